@@ -1,0 +1,7 @@
+"""tixallo-qa: contract, webhook and load testing for the Tixallo v1 API."""
+
+from __future__ import annotations
+
+from tixallo_qa.settings import Settings, SettingsError, load_settings
+
+__all__ = ["Settings", "SettingsError", "load_settings"]

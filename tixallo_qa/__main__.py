@@ -1,0 +1,5 @@
+import sys
+
+from tixallo_qa.cli import main
+
+sys.exit(main())

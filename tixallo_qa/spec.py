@@ -1,0 +1,90 @@
+"""Loads ``openapi/tixallo-v1.yaml``, the single source of truth, and hands out its parts."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC_PATH = ROOT / "openapi" / "tixallo-v1.yaml"
+# The spec's own URI inside the registry: every "#/components/..." ref resolves against it.
+SPEC_URI = "urn:tixallo:openapi:v1"
+
+
+def spec_path() -> Path:
+    """Where the spec lives (``TIXALLO_SPEC`` overrides, for testing a changed contract)."""
+    return Path(os.environ.get("TIXALLO_SPEC", SPEC_PATH))
+
+
+@functools.cache
+def _load(path: str) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not an OpenAPI document")
+    return data
+
+
+def load_spec() -> dict[str, Any]:
+    """The parsed spec (a deep copy: callers may change it)."""
+    return copy.deepcopy(_load(str(spec_path())))
+
+
+def _spec() -> dict[str, Any]:
+    return _load(str(spec_path()))
+
+
+@functools.cache
+def registry() -> Registry:
+    """A ``referencing`` registry holding the whole spec, so ``$ref``s resolve against it."""
+    resource = Resource.from_contents(_spec(), default_specification=DRAFT202012)
+    return Registry().with_resource(SPEC_URI, resource)
+
+
+def schema_ref(pointer: str) -> dict[str, Any]:
+    """A schema that points at ``pointer`` (e.g. ``#/components/schemas/Ticket``) in the spec."""
+    return {"$ref": f"{SPEC_URI}{pointer}"}
+
+
+@functools.cache
+def validator(pointer: str) -> Draft202012Validator:
+    """A JSON Schema validator for the schema at ``pointer`` (formats checked)."""
+    return Draft202012Validator(schema_ref(pointer), registry=registry(), format_checker=FormatChecker())
+
+
+def component(name: str) -> dict[str, Any]:
+    """``components/schemas/<name>`` as written in the spec."""
+    return copy.deepcopy(_spec()["components"]["schemas"][name])
+
+
+def webhook_event_types() -> list[str]:
+    """The event types of the spec's top-level ``webhooks`` section."""
+    return list(_spec().get("webhooks", {}))
+
+
+def webhook_pointer(event_type: str) -> str:
+    """JSON pointer of the payload schema of one webhook event type."""
+    body = _spec()["webhooks"][event_type]["post"]["requestBody"]["content"]["application/json"]
+    ref = body["schema"].get("$ref")
+    if ref:
+        return str(ref)
+    escaped = event_type.replace("~", "~0").replace("/", "~1")
+    return f"#/webhooks/{escaped}/post/requestBody/content/application~1json/schema"
+
+
+def webhook_validator(event_type: str) -> Draft202012Validator:
+    """A validator for the payload of ``event_type`` (``KeyError`` for an unknown type)."""
+    return validator(webhook_pointer(event_type))
+
+
+def limit_parameter() -> dict[str, Any]:
+    """The schema of listTickets' ``limit`` query parameter (bounds and default)."""
+    return copy.deepcopy(_spec()["components"]["parameters"]["Limit"]["schema"])
