@@ -10,46 +10,53 @@ from collections.abc import Sequence
 from tixallo_qa.netutil import PortInUseError
 from tixallo_qa.settings import SettingsError
 
-# name -> (module under tixallo_qa.commands, one-line help). Modules load lazily so that a
-# command never pays for (or is broken by) another command's imports, locust's gevent above all.
+# name -> (module under tixallo_qa.commands, one-line help). Only the chosen command's module
+# is imported, so a command never pays for (or is broken by) another's imports, locust's
+# gevent patching above all. Each module has ``add_arguments(parser)`` and ``run(args) -> int``.
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "verify a deployment end to end: contracts, webhooks, a short load run, a report"),
     "contracts": ("contracts", "run the contract suite against the configured target"),
     "load": ("load", "run a load test with SLO gates and webhook accounting"),
     "sink": ("sink", "run the webhook sink in the foreground"),
-    "reference": ("reference", "the local reference deployment: serve, seed"),
-    "doctor": ("doctor", "check the settings, the target and the webhook path, one fix per problem"),
+    "reference": ("reference", "the local reference deployment: serve, seed, admin"),
+    "doctor": ("doctor", "check settings, target and webhook path; one fix per problem"),
     "selftest": ("selftest", "measure which planted faults the suite catches (kill rate)"),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _top_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tixallo-qa",
         description="Contract, webhook and load testing for Tixallo v1 deployments.",
+        epilog="Run 'tixallo-qa COMMAND --help' for a command's options.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module_name, help_text) in COMMANDS.items():
-        module = importlib.import_module(f"tixallo_qa.commands.{module_name}")
-        command_parser = sub.add_parser(name, help=help_text, description=help_text)
-        module.add_arguments(command_parser)
-        command_parser.set_defaults(_module=module)
+    for name, (_, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "command", None):
-        parser.print_help()
-        return 2
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in COMMANDS:
+        parser = _top_parser()
+        if not argv or argv[0] in ("-h", "--help"):
+            parser.print_help()
+            return 0 if argv else 2
+        parser.error(f"unknown command {argv[0]!r}: choose one of {', '.join(COMMANDS)}")
+    name = argv[0]
+    module = importlib.import_module(f"tixallo_qa.commands.{COMMANDS[name][0]}")
+    parser = argparse.ArgumentParser(prog=f"tixallo-qa {name}", description=COMMANDS[name][1])
+    module.add_arguments(parser)
+    args = parser.parse_args(argv[1:])
+    args.command = name
     try:
-        return int(args._module.run(args) or 0)
+        return int(module.run(args) or 0)
     except (SettingsError, PortInUseError) as exc:
-        print(f"tixallo-qa {args.command}: {exc}", file=sys.stderr)
+        print(f"tixallo-qa {name}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"tixallo-qa {args.command}: interrupted", file=sys.stderr)
+        print(f"tixallo-qa {name}: interrupted", file=sys.stderr)
         return 130
 
 

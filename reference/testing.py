@@ -1,0 +1,1 @@
+"""Pytest fixtures for the reference deployment (filled in by its owner)."""
