@@ -1,0 +1,157 @@
+"""The catalogue of planted faults: named switches that make the reference deployment break one rule."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One planted bug: its switch name, its family and the one rule it breaks."""
+
+    name: str
+    family: str
+    label: str
+
+
+FAMILIES = (
+    "authentication",
+    "isolation",
+    "validation",
+    "listing",
+    "notes",
+    "customers",
+    "round-trip",
+    "errors",
+    "rate-limit",
+    "webhooks",
+    "load",
+)
+
+# fmt: off
+CATALOGUE: tuple[Fault, ...] = (
+    # authentication
+    Fault("auth-revoked-key-accepted", "authentication", "Planted bug: a revoked API key is still accepted"),
+    Fault("auth-any-scheme-accepted", "authentication", "Planted bug: a non-Bearer scheme (Token, Basic, bare key) is accepted"),
+    Fault("auth-scheme-case-sensitive", "authentication", "Planted bug: the scheme name is case-sensitive, so 'bearer KEY' is a 401"),
+    Fault("auth-missing-header-500", "authentication", "Planted bug: a request without Authorization answers 500 instead of 401"),
+    Fault("auth-wrong-401-body", "authentication", "Planted bug: 401 body is {\"error\": \"Invalid API key\"} instead of Unauthorized"),
+    Fault("auth-unknown-key-403", "authentication", "Planted bug: an unknown key answers 403 instead of 401"),
+    # workspace isolation
+    Fault("isolation-get-other-workspace", "isolation", "Planted bug: another workspace's ticket is readable by id"),
+    Fault("isolation-message-other-workspace", "isolation", "Planted bug: a message can be posted to another workspace's ticket"),
+    Fault("isolation-list-leaks", "isolation", "Planted bug: the list includes other workspaces' tickets"),
+    Fault("isolation-customer-shared", "isolation", "Planted bug: customers are looked up by email across all workspaces"),
+    # validation limits and defaults
+    Fault("validation-subject-301-accepted", "validation", "Planted bug: subject maxLength is off by one (301 characters accepted)"),
+    Fault("validation-subject-empty-accepted", "validation", "Planted bug: an empty subject is accepted"),
+    Fault("validation-description-limit", "validation", "Planted bug: description maxLength is not enforced"),
+    Fault("validation-email-unchecked", "validation", "Planted bug: customer_email is not checked to be an email"),
+    Fault("validation-email-max-length", "validation", "Planted bug: customer_email maxLength is not enforced"),
+    Fault("validation-customer-name-limit", "validation", "Planted bug: customer_name maxLength is not enforced"),
+    Fault("validation-priority-enum", "validation", "Planted bug: any priority string is accepted and stored"),
+    Fault("validation-priority-default", "validation", "Planted bug: a missing priority defaults to 'low' instead of the spec default"),
+    Fault("validation-body-limit", "validation", "Planted bug: message body maxLength is not enforced"),
+    Fault("validation-body-empty-accepted", "validation", "Planted bug: an empty message body is accepted"),
+    Fault("validation-required-missing", "validation", "Planted bug: a create without customer_email is accepted"),
+    Fault("validation-limit-bounds", "validation", "Planted bug: limit outside the spec's bounds is clamped instead of rejected"),
+    Fault("validation-limit-default", "validation", "Planted bug: the default limit is 10 instead of the spec default"),
+    Fault("validation-422", "validation", "Planted bug: validation failures answer 422 instead of 400"),
+    Fault("validation-field-errors-shape", "validation", "Planted bug: fieldErrors is a list of {field, message} instead of a map"),
+    Fault("validation-invalid-json-500", "validation", "Planted bug: a malformed JSON body answers 500 instead of 400"),
+    # listing
+    Fault("list-oldest-first", "listing", "Planted bug: lists tickets oldest first instead of newest first"),
+    Fault("list-limit-off-by-one", "listing", "Planted bug: the list returns limit + 1 tickets"),
+    Fault("list-merged-included", "listing", "Planted bug: merged tickets are included in the list"),
+    Fault("list-limit-ignored", "listing", "Planted bug: the limit parameter is validated but ignored (always the default)"),
+    # internal notes
+    Fault("notes-returned", "notes", "Planted bug: internal notes are returned in messages with author_type 'internal'"),
+    Fault("notes-as-agent-message", "notes", "Planted bug: internal notes are returned as public 'agent' messages"),
+    Fault("notes-marker-in-description", "notes", "Planted bug: a ticket's internal notes are appended to its description on reads"),
+    # customers
+    Fault("customer-duplicated", "customers", "Planted bug: a new customer is created for every ticket, even for a known email"),
+    Fault("customer-name-overwritten", "customers", "Planted bug: customer_name overwrites an existing customer's name"),
+    Fault("customer-name-ignored", "customers", "Planted bug: customer_name is not stored for a new customer"),
+    # round trip
+    Fault("roundtrip-subject-trimmed", "round-trip", "Planted bug: the stored subject is stripped of surrounding whitespace"),
+    Fault("roundtrip-subject-truncated", "round-trip", "Planted bug: the stored subject is truncated to 255 characters"),
+    Fault("roundtrip-priority-dropped", "round-trip", "Planted bug: the given priority is dropped and the default stored"),
+    Fault("roundtrip-description-not-first-message", "round-trip", "Planted bug: the description does not become the first message"),
+    Fault("roundtrip-message-author-agent", "round-trip", "Planted bug: posted messages are recorded with author_type 'agent'"),
+    Fault("roundtrip-messages-newest-first", "round-trip", "Planted bug: messages are returned newest first instead of oldest first"),
+    Fault("roundtrip-status-open", "round-trip", "Planted bug: a new API ticket has status 'open' instead of 'new'"),
+    Fault("roundtrip-source-web", "round-trip", "Planted bug: a new API ticket has source 'web' instead of 'api'"),
+    Fault("roundtrip-timestamp-no-zone", "round-trip", "Planted bug: timestamps lack the 'Z' zone designator (not RFC 3339)"),
+    # error bodies and status codes
+    Fault("errors-404-body", "errors", "Planted bug: 404 body is {\"message\": \"Not Found\"} instead of {\"error\": \"Not found\"}"),
+    Fault("errors-merged-400", "errors", "Planted bug: posting to a merged ticket answers 400 instead of 409"),
+    Fault("errors-merged-accepted", "errors", "Planted bug: posting to a merged ticket is accepted (201) instead of 409"),
+    Fault("errors-merged-get-404", "errors", "Planted bug: a merged ticket is not readable by id (404 instead of 200)"),
+    Fault("errors-non-uuid-500", "errors", "Planted bug: a ticket id that is not a UUID answers 500"),
+    Fault("errors-405-no-allow", "errors", "Planted bug: 405 answers lack the Allow header"),
+    Fault("errors-unknown-path-text", "errors", "Planted bug: an unknown path answers a plain-text 404 instead of the JSON body"),
+    Fault("errors-check-order", "errors", "Planted bug: the merged check runs before body validation (invalid body to merged = 409)"),
+    # rate limit
+    Fault("ratelimit-none", "rate-limit", "Planted bug: the per-key rate limit is not enforced"),
+    Fault("ratelimit-shared", "rate-limit", "Planted bug: one rate-limit budget is shared by all keys"),
+    Fault("ratelimit-no-retry-after", "rate-limit", "Planted bug: 429 answers lack the Retry-After header"),
+    Fault("ratelimit-wrong-body", "rate-limit", "Planted bug: 429 body is {\"error\": \"Too many requests\"} without limit/window_seconds"),
+    Fault("ratelimit-401-counted", "rate-limit", "Planted bug: unauthenticated (401) requests use up every key's budget"),
+    # webhooks
+    Fault("webhook-created-missing", "webhooks", "Planted bug: ticket.created is never sent"),
+    Fault("webhook-message-missing", "webhooks", "Planted bug: ticket.message.created is never sent"),
+    Fault("webhook-payload-wrong-value", "webhooks", "Planted bug: the payload's ticket_number differs from the API's by one"),
+    Fault("webhook-payload-nested", "webhooks", "Planted bug: payload fields sit under 'data' instead of at the top level"),
+    Fault("webhook-bad-signature", "webhooks", "Planted bug: the signature is computed over the body only, without the timestamp"),
+    Fault("webhook-stale-timestamp", "webhooks", "Planted bug: X-Tixallo-Timestamp is 10 minutes in the past"),
+    Fault("webhook-late", "webhooks", "Planted bug: webhooks are sent 15 s after the event"),
+    Fault("webhook-rejected-fired", "webhooks", "Planted bug: a rejected (400) create still fires ticket.created"),
+    Fault("webhook-cross-workspace", "webhooks", "Planted bug: events go to every workspace's endpoints, not just the ticket's"),
+    Fault("webhook-double-fire", "webhooks", "Planted bug: every event is delivered twice with different delivery ids"),
+    Fault("webhook-retry-new-id", "webhooks", "Planted bug: a retried delivery gets a new X-Tixallo-Delivery id"),
+    Fault("webhook-description-message-event", "webhooks", "Planted bug: creating a ticket also fires ticket.message.created for the description"),
+    # load-only
+    Fault("load-slow-reads", "load", "Planted bug: list and get sleep 300-800 ms"),
+    Fault("load-5xx-under-concurrency", "load", "Planted bug: 500 when more than 4 requests are in flight"),
+    Fault("load-webhook-loss", "load", "Planted bug: deliveries beyond 20 per second are silently dropped"),
+    Fault("load-ticket-number-race", "load", "Planted bug: ticket numbers are read-then-written, so concurrent creates share numbers"),
+)
+# fmt: on
+
+BY_NAME: dict[str, Fault] = {f.name: f for f in CATALOGUE}
+
+
+class UnknownFaultError(ValueError):
+    """A fault name that is not in the catalogue."""
+
+
+def names() -> list[str]:
+    """Every fault name, in catalogue order."""
+    return [f.name for f in CATALOGUE]
+
+
+class FaultSet:
+    """The faults switched on for one deployment; the faithful deployment has none."""
+
+    def __init__(self, active: Iterable[str] = ()) -> None:
+        active = tuple(active)
+        unknown = [n for n in active if n not in BY_NAME]
+        if unknown:
+            raise UnknownFaultError(
+                f"unknown fault {', '.join(unknown)}: choose from {', '.join(names())}"
+            )
+        self._active = frozenset(active)
+
+    def on(self, name: str) -> bool:
+        """Whether fault ``name`` is switched on (a typo in the code is a KeyError, not silence)."""
+        if name not in BY_NAME:
+            raise KeyError(f"no fault named {name!r} in the catalogue")
+        return name in self._active
+
+    @property
+    def active(self) -> frozenset[str]:
+        return self._active
+
+    def __bool__(self) -> bool:
+        return bool(self._active)

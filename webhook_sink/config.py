@@ -1,0 +1,137 @@
+"""The sink's one typed configuration, built from ``tixallo_qa.settings.Settings`` plus flags."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tixallo_qa import settings as _settings
+from tixallo_qa.settings import Settings, SettingsError
+
+SCHEMES = _settings.WEBHOOK_SCHEMES
+HMAC_ENCODINGS = ("hex", "base64")
+SYNCHRONOUS = ("FULL", "NORMAL")
+# Query API prefix: the delivery path may be anything but this (and "/", the live page).
+API_PREFIX = "/_sink"
+
+
+@dataclass(frozen=True)
+class SinkConfig:
+    """Where the sink listens, how it verifies, where it stores. The secret is kept out of ``repr``."""
+
+    host: str = "127.0.0.1"
+    port: int = 8787
+    path: str = "/webhooks/tixallo"
+    scheme: str = "tixallo"
+    secret: str | None = field(default=None, repr=False)
+    tolerance: float = 300.0
+    max_body: int = 1024 * 1024
+    # None: a temporary file that lives as long as the server (tests, throwaway runs).
+    db_path: str | None = None
+    hmac_header: str = "X-Signature"
+    hmac_prefix: str = "sha256="
+    hmac_encoding: str = "hex"
+    # FULL fsyncs each group commit (survives power loss); NORMAL survives a process crash only.
+    synchronous: str = "FULL"
+    max_batch: int = 2000
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    @property
+    def base_url(self) -> str:
+        """Base URL of the sink (live page at ``/``, query API under ``/_sink/``)."""
+        return f"http://{_url_host(self.host)}:{self.port}"
+
+    @property
+    def webhook_url(self) -> str:
+        """The URL Tixallo's webhook endpoint must point at."""
+        return self.base_url + self.path
+
+    def replace(self, **changes: Any) -> SinkConfig:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> SinkConfig:
+        """The config a ``Settings`` describes; ``overrides`` (flags) win, ``None`` ones are ignored."""
+        values: dict[str, Any] = {
+            "host": settings.sink_host,
+            "port": settings.sink_port,
+            "path": settings.sink_path,
+            "scheme": settings.webhook_scheme,
+            "secret": settings.webhook_secret,
+            "tolerance": settings.webhook_tolerance,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def _validate(c: SinkConfig) -> None:
+    if c.scheme not in SCHEMES:
+        raise SettingsError(f"TIXALLO_WEBHOOK_SCHEME={c.scheme!r} is not one of {', '.join(SCHEMES)}: set it to one of those")
+    if c.scheme != "none" and not c.secret:
+        raise SettingsError(
+            "TIXALLO_WEBHOOK_SECRET is not set: set it to the signing secret of the Tixallo webhook "
+            "endpoint (or use --webhook-scheme none to accept unsigned deliveries)"
+        )
+    if not 0 <= c.port <= 65535:
+        raise SettingsError(f"TIXALLO_SINK_PORT={c.port} is not a port: use 1-65535 (0 = any free port)")
+    if not c.path.startswith("/") or c.path == "/" or c.path.startswith(API_PREFIX):
+        raise SettingsError(
+            f"TIXALLO_SINK_PATH={c.path!r} must start with '/' and be neither '/' (the live page) "
+            f"nor under {API_PREFIX}/ (the query API)"
+        )
+    if c.tolerance <= 0:
+        raise SettingsError(f"TIXALLO_WEBHOOK_TOLERANCE={c.tolerance} must be positive")
+    if c.max_body < 1024:
+        raise SettingsError(f"--max-body {c.max_body} is too small: use at least 1024 bytes")
+    if c.hmac_encoding not in HMAC_ENCODINGS:
+        raise SettingsError(f"--hmac-encoding {c.hmac_encoding!r} is not one of {', '.join(HMAC_ENCODINGS)}")
+    if not c.hmac_header.strip():
+        raise SettingsError("--hmac-header must name a header, e.g. X-Signature")
+    if c.synchronous not in SYNCHRONOUS:
+        raise SettingsError(f"--synchronous {c.synchronous!r} is not one of {', '.join(SYNCHRONOUS)}")
+    if c.max_batch < 1:
+        raise SettingsError("max_batch must be at least 1")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``TIXALLO_*`` setting flags plus the sink's own (shared by ``tixallo-qa sink`` and ``-m``)."""
+    _settings.add_arguments(parser)
+    group = parser.add_argument_group("webhook sink")
+    # Short aliases of --sink-host/--sink-port/--sink-path/--webhook-scheme (same destination).
+    group.add_argument("--host", dest="setting_sink_host", metavar="HOST", help="alias of --sink-host")
+    group.add_argument("--port", dest="setting_sink_port", metavar="PORT", help="alias of --sink-port (0 = a free port)")
+    group.add_argument("--path", dest="setting_sink_path", metavar="PATH", help="alias of --sink-path")
+    group.add_argument("--scheme", dest="setting_webhook_scheme", metavar="SCHEME", help="alias of --webhook-scheme")
+    group.add_argument("--db", metavar="PATH", help="SQLite file of the records (default: <report dir>/webhook-sink.sqlite3)")
+    group.add_argument("--fresh", action="store_true", help="forget the records of earlier runs in that file")
+    group.add_argument("--max-body", type=int, metavar="BYTES", help="largest accepted body (default 1 MiB)")
+    group.add_argument("--hmac-header", metavar="NAME", help="signature header of the hmac scheme (default X-Signature)")
+    group.add_argument("--hmac-prefix", metavar="TEXT", help="prefix of that header's value (default 'sha256=')")
+    group.add_argument("--hmac-encoding", choices=HMAC_ENCODINGS, help="digest encoding of the hmac scheme (default hex)")
+    group.add_argument("--synchronous", choices=SYNCHRONOUS, help="SQLite fsync level (default FULL)")
+    group.add_argument("--ready-file", metavar="PATH", help='write {"url": ..., "port": ...} here once listening')
+
+
+def from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> SinkConfig:
+    """The config from parsed flags (see ``add_arguments``); a bad setting raises ``SettingsError``."""
+    settings = _settings.from_args(args, environ=environ)
+    db = getattr(args, "db", None) or str(Path(settings.report_dir) / "webhook-sink.sqlite3")
+    return SinkConfig.from_settings(
+        settings,
+        db_path=db,
+        max_body=getattr(args, "max_body", None),
+        hmac_header=getattr(args, "hmac_header", None),
+        hmac_prefix=getattr(args, "hmac_prefix", None),
+        hmac_encoding=getattr(args, "hmac_encoding", None),
+        synchronous=getattr(args, "synchronous", None),
+    )

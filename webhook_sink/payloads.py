@@ -1,0 +1,62 @@
+"""Payload checks against the spec's ``webhooks`` schemas (resolved through the spec's registry)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from tixallo_qa import spec
+
+# Which payload field names the logical event (what a double fire repeats), by event type;
+# anything not listed is keyed by its ticket.
+LOGICAL_KEY_FIELD = {"ticket.message.created": "message_id"}
+MAX_ERRORS = 20
+
+
+@functools.cache
+def event_types() -> tuple[str, ...]:
+    """The event types the spec documents."""
+    return tuple(spec.webhook_event_types())
+
+
+@functools.cache
+def _validator(event_type: str) -> Draft202012Validator:
+    return spec.webhook_validator(event_type)
+
+
+def key_field(event_type: str | None) -> str:
+    """The payload field that identifies one logical event of ``event_type``."""
+    return LOGICAL_KEY_FIELD.get(event_type or "", "ticket_id")
+
+
+def logical_key(event_type: str | None, payload: Mapping[str, Any] | None) -> str | None:
+    """``"<event_type>:<id>"`` naming the logical event, or None when the payload lacks the id."""
+    if not event_type or not isinstance(payload, Mapping):
+        return None
+    value = payload.get(key_field(event_type))
+    return f"{event_type}:{value}" if isinstance(value, str | int) and value != "" else None
+
+
+def schema_errors(payload: Any, header_event: str | None = None) -> tuple[str | None, list[str]]:
+    """The payload's event type and every way it breaks the spec (empty when it conforms)."""
+    if not isinstance(payload, dict):
+        return header_event, [f"payload is a JSON {type(payload).__name__}, not an object"]
+    event_type = payload.get("event_type")
+    errors: list[str] = []
+    if not isinstance(event_type, str):
+        errors.append("payload has no string 'event_type'")
+        event_type = header_event
+    if header_event and payload.get("event_type") not in (None, header_event):
+        errors.append(f"X-Tixallo-Event {header_event!r} differs from payload event_type {payload.get('event_type')!r}")
+    if event_type not in event_types():
+        errors.append(f"event type {event_type!r} is not in the spec's webhooks ({', '.join(event_types())})")
+        return event_type, errors
+    for error in sorted(_validator(event_type).iter_errors(payload), key=lambda e: list(e.path)):
+        where = "/".join(str(p) for p in error.path) or "payload"
+        errors.append(f"{where}: {error.message}")
+        if len(errors) >= MAX_ERRORS:
+            break
+    return event_type, errors
