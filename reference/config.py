@@ -35,7 +35,7 @@ class ServerConfig:
     port: int = 8000
     db_path: str = ":memory:"
     rate_limit: int = 60  # requests per window per key; 0 = off
-    rate_window: int = 60  # seconds
+    rate_window: float = 60  # seconds; 429 answers show it rounded up to whole seconds
     faults: tuple[str, ...] = ()
     webhook_timeout: float = 10.0
     webhook_retries: tuple[float, ...] = DEFAULT_RETRIES
@@ -45,9 +45,11 @@ class ServerConfig:
 
     def __post_init__(self) -> None:
         if self.rate_limit < 0:
-            raise ConfigError(f"--rate-limit {self.rate_limit}: use a positive number, or 0 for none")
-        if self.rate_window < 1:
-            raise ConfigError(f"--rate-window {self.rate_window}: use a whole number of seconds >= 1")
+            raise ConfigError(
+                f"--rate-limit {self.rate_limit}: use a positive number, or 0 for none"
+            )
+        if not self.rate_window > 0:
+            raise ConfigError(f"--rate-window {self.rate_window}: use a positive number of seconds")
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"--port {self.port}: use 1-65535, or 0 for any free port")
         if any(r < 0 for r in self.webhook_retries):
@@ -75,7 +77,9 @@ def load_endpoints(path: str) -> tuple[EndpointConfig, ...]:
         data: Any = tomllib.loads(raw.decode()) if p.suffix == ".toml" else json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"config file {p}: not valid {p.suffix.lstrip('.') or 'JSON'}: {first}") from None
+        raise ConfigError(
+            f"config file {p}: not valid {p.suffix.lstrip('.') or 'JSON'}: {first}"
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("endpoints", []), list):
         raise ConfigError(f"config file {p}: expected an object with an 'endpoints' list")
     out = []

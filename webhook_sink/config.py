@@ -76,14 +76,18 @@ def _url_host(host: str) -> str:
 
 def _validate(c: SinkConfig) -> None:
     if c.scheme not in SCHEMES:
-        raise SettingsError(f"TIXALLO_WEBHOOK_SCHEME={c.scheme!r} is not one of {', '.join(SCHEMES)}: set it to one of those")
+        raise SettingsError(
+            f"TIXALLO_WEBHOOK_SCHEME={c.scheme!r} is not one of {', '.join(SCHEMES)}: set it to one of those"
+        )
     if c.scheme != "none" and not c.secret:
         raise SettingsError(
             "TIXALLO_WEBHOOK_SECRET is not set: set it to the signing secret of the Tixallo webhook "
             "endpoint (or use --webhook-scheme none to accept unsigned deliveries)"
         )
     if not 0 <= c.port <= 65535:
-        raise SettingsError(f"TIXALLO_SINK_PORT={c.port} is not a port: use 1-65535 (0 = any free port)")
+        raise SettingsError(
+            f"TIXALLO_SINK_PORT={c.port} is not a port: use 1-65535 (0 = any free port)"
+        )
     if not c.path.startswith("/") or c.path == "/" or c.path.startswith(API_PREFIX):
         raise SettingsError(
             f"TIXALLO_SINK_PATH={c.path!r} must start with '/' and be neither '/' (the live page) "
@@ -94,11 +98,15 @@ def _validate(c: SinkConfig) -> None:
     if c.max_body < 1024:
         raise SettingsError(f"--max-body {c.max_body} is too small: use at least 1024 bytes")
     if c.hmac_encoding not in HMAC_ENCODINGS:
-        raise SettingsError(f"--hmac-encoding {c.hmac_encoding!r} is not one of {', '.join(HMAC_ENCODINGS)}")
+        raise SettingsError(
+            f"--hmac-encoding {c.hmac_encoding!r} is not one of {', '.join(HMAC_ENCODINGS)}"
+        )
     if not c.hmac_header.strip():
         raise SettingsError("--hmac-header must name a header, e.g. X-Signature")
     if c.synchronous not in SYNCHRONOUS:
-        raise SettingsError(f"--synchronous {c.synchronous!r} is not one of {', '.join(SYNCHRONOUS)}")
+        raise SettingsError(
+            f"--synchronous {c.synchronous!r} is not one of {', '.join(SYNCHRONOUS)}"
+        )
     if c.max_batch < 1:
         raise SettingsError("max_batch must be at least 1")
 
@@ -108,18 +116,54 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _settings.add_arguments(parser)
     group = parser.add_argument_group("webhook sink")
     # Short aliases of --sink-host/--sink-port/--sink-path/--webhook-scheme (same destination).
-    group.add_argument("--host", dest="setting_sink_host", metavar="HOST", help="alias of --sink-host")
-    group.add_argument("--port", dest="setting_sink_port", metavar="PORT", help="alias of --sink-port (0 = a free port)")
-    group.add_argument("--path", dest="setting_sink_path", metavar="PATH", help="alias of --sink-path")
-    group.add_argument("--scheme", dest="setting_webhook_scheme", metavar="SCHEME", help="alias of --webhook-scheme")
-    group.add_argument("--db", metavar="PATH", help="SQLite file of the records (default: <report dir>/webhook-sink.sqlite3)")
-    group.add_argument("--fresh", action="store_true", help="forget the records of earlier runs in that file")
-    group.add_argument("--max-body", type=int, metavar="BYTES", help="largest accepted body (default 1 MiB)")
-    group.add_argument("--hmac-header", metavar="NAME", help="signature header of the hmac scheme (default X-Signature)")
-    group.add_argument("--hmac-prefix", metavar="TEXT", help="prefix of that header's value (default 'sha256=')")
-    group.add_argument("--hmac-encoding", choices=HMAC_ENCODINGS, help="digest encoding of the hmac scheme (default hex)")
-    group.add_argument("--synchronous", choices=SYNCHRONOUS, help="SQLite fsync level (default FULL)")
-    group.add_argument("--ready-file", metavar="PATH", help='write {"url": ..., "port": ...} here once listening')
+    group.add_argument(
+        "--host", dest="setting_sink_host", metavar="HOST", help="alias of --sink-host"
+    )
+    group.add_argument(
+        "--port",
+        dest="setting_sink_port",
+        metavar="PORT",
+        help="alias of --sink-port (0 = a free port)",
+    )
+    group.add_argument(
+        "--path", dest="setting_sink_path", metavar="PATH", help="alias of --sink-path"
+    )
+    group.add_argument(
+        "--scheme",
+        dest="setting_webhook_scheme",
+        metavar="SCHEME",
+        help="alias of --webhook-scheme",
+    )
+    group.add_argument(
+        "--db",
+        metavar="PATH",
+        help="SQLite file of the records (default: <report dir>/webhook-sink.sqlite3)",
+    )
+    group.add_argument(
+        "--fresh", action="store_true", help="forget the records of earlier runs in that file"
+    )
+    group.add_argument(
+        "--max-body", type=int, metavar="BYTES", help="largest accepted body (default 1 MiB)"
+    )
+    group.add_argument(
+        "--hmac-header",
+        metavar="NAME",
+        help="signature header of the hmac scheme (default X-Signature)",
+    )
+    group.add_argument(
+        "--hmac-prefix", metavar="TEXT", help="prefix of that header's value (default 'sha256=')"
+    )
+    group.add_argument(
+        "--hmac-encoding",
+        choices=HMAC_ENCODINGS,
+        help="digest encoding of the hmac scheme (default hex)",
+    )
+    group.add_argument(
+        "--synchronous", choices=SYNCHRONOUS, help="SQLite fsync level (default FULL)"
+    )
+    group.add_argument(
+        "--ready-file", metavar="PATH", help='write {"url": ..., "port": ...} here once listening'
+    )
 
 
 def from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> SinkConfig:

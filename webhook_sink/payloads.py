@@ -50,9 +50,13 @@ def schema_errors(payload: Any, header_event: str | None = None) -> tuple[str | 
         errors.append("payload has no string 'event_type'")
         event_type = header_event
     if header_event and payload.get("event_type") not in (None, header_event):
-        errors.append(f"X-Tixallo-Event {header_event!r} differs from payload event_type {payload.get('event_type')!r}")
+        errors.append(
+            f"X-Tixallo-Event {header_event!r} differs from payload event_type {payload.get('event_type')!r}"
+        )
     if event_type not in event_types():
-        errors.append(f"event type {event_type!r} is not in the spec's webhooks ({', '.join(event_types())})")
+        errors.append(
+            f"event type {event_type!r} is not in the spec's webhooks ({', '.join(event_types())})"
+        )
         return event_type, errors
     for error in sorted(_validator(event_type).iter_errors(payload), key=lambda e: list(e.path)):
         where = "/".join(str(p) for p in error.path) or "payload"

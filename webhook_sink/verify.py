@@ -20,7 +20,15 @@ MISSING_HEADERS = "missing_headers"
 MALFORMED_JSON = "malformed_json"
 TOO_LARGE = "too_large"
 WRONG_CONTENT_TYPE = "wrong_content_type"
-VERDICTS = (VALID, BAD_SIGNATURE, STALE_TIMESTAMP, MISSING_HEADERS, MALFORMED_JSON, TOO_LARGE, WRONG_CONTENT_TYPE)
+VERDICTS = (
+    VALID,
+    BAD_SIGNATURE,
+    STALE_TIMESTAMP,
+    MISSING_HEADERS,
+    MALFORMED_JSON,
+    TOO_LARGE,
+    WRONG_CONTENT_TYPE,
+)
 # What the sink answers for each verdict.
 STATUS = {
     VALID: 200,
@@ -57,7 +65,9 @@ class Verifier(Protocol):
 
     signature_headers: tuple[str, ...]
 
-    def verify(self, headers: Mapping[str, str], body: bytes, now: float | None = None) -> Check: ...
+    def verify(
+        self, headers: Mapping[str, str], body: bytes, now: float | None = None
+    ) -> Check: ...
 
 
 def _hmac(key: bytes, message: bytes) -> bytes:
@@ -73,7 +83,9 @@ def _timestamp(raw: str, name: str, tolerance: float, now: float | None) -> Chec
     # Future timestamps are as suspicious as stale ones: both mean a replay or a broken clock.
     if abs(skew) > tolerance:
         side = "old" if skew > 0 else "in the future"
-        return Check(STALE_TIMESTAMP, f"{name} is {abs(skew):.0f} s {side} (tolerance {tolerance:g} s)")
+        return Check(
+            STALE_TIMESTAMP, f"{name} is {abs(skew):.0f} s {side} (tolerance {tolerance:g} s)"
+        )
     return ts
 
 
@@ -85,7 +97,7 @@ def _missing(headers: Mapping[str, str], names: tuple[str, ...]) -> Check | None
 class TixalloVerifier:
     """Part B 1: ``X-Tixallo-Signature: sha256=<hex HMAC-SHA256(secret, "<ts>.<body>")>``."""
 
-    signature_headers = (TIXALLO_SIGNATURE,)
+    signature_headers: tuple[str, ...] = (TIXALLO_SIGNATURE,)
 
     def __init__(self, secret: str, tolerance: float) -> None:
         self._key = secret.encode()
@@ -121,7 +133,7 @@ def standard_key(secret: str) -> bytes:
 class StandardVerifier:
     """Standard Webhooks: ``webhook-signature: v1,<base64> ...`` over ``"<id>.<ts>.<body>"``."""
 
-    signature_headers = (STANDARD_SIGNATURE,)
+    signature_headers: tuple[str, ...] = (STANDARD_SIGNATURE,)
 
     def __init__(self, secret: str, tolerance: float) -> None:
         self._key = standard_key(secret)
@@ -136,7 +148,9 @@ class StandardVerifier:
         if isinstance(ts, Check):
             return ts
         given = [
-            part[3:] for part in headers[STANDARD_SIGNATURE].split() if part.startswith("v1,") and len(part) > 3
+            part[3:]
+            for part in headers[STANDARD_SIGNATURE].split()
+            if part.startswith("v1,") and len(part) > 3
         ]
         if not given:
             return Check(MISSING_HEADERS, "webhook-signature holds no 'v1,<base64>' signature")
@@ -158,7 +172,7 @@ class HmacVerifier:
         self._display = header
         self._prefix = prefix
         self._encoding = encoding
-        self.signature_headers = (self._header,)
+        self.signature_headers: tuple[str, ...] = (self._header,)
 
     def verify(self, headers: Mapping[str, str], body: bytes, now: float | None = None) -> Check:
         missing = _missing(headers, (self._header,))
@@ -206,15 +220,24 @@ def sign_tixallo(secret: str, body: bytes, *, timestamp: int | None = None) -> d
     return {"X-Tixallo-Timestamp": ts, "X-Tixallo-Signature": f"sha256={signature}"}
 
 
-def sign_standard(secret: str, body: bytes, *, msg_id: str, timestamp: int | None = None) -> dict[str, str]:
+def sign_standard(
+    secret: str, body: bytes, *, msg_id: str, timestamp: int | None = None
+) -> dict[str, str]:
     """The three Standard Webhooks headers for ``body``."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    signature = base64.b64encode(_hmac(standard_key(secret), f"{msg_id}.{ts}.".encode() + body)).decode()
+    signature = base64.b64encode(
+        _hmac(standard_key(secret), f"{msg_id}.{ts}.".encode() + body)
+    ).decode()
     return {STANDARD_ID: msg_id, STANDARD_TIMESTAMP: ts, STANDARD_SIGNATURE: f"v1,{signature}"}
 
 
 def sign_hmac(
-    secret: str, body: bytes, *, header: str = "X-Signature", prefix: str = "sha256=", encoding: str = "hex"
+    secret: str,
+    body: bytes,
+    *,
+    header: str = "X-Signature",
+    prefix: str = "sha256=",
+    encoding: str = "hex",
 ) -> dict[str, str]:
     """A body-only HMAC header for ``body``."""
     digest = _hmac(secret.encode(), body)

@@ -1,0 +1,9 @@
+"""``python -m reference serve|seed|admin``."""
+
+from __future__ import annotations
+
+import sys
+
+from reference.cli import main
+
+sys.exit(main())

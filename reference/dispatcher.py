@@ -1,0 +1,191 @@
+"""Webhook delivery: a durable outbox written in the creating transaction, and an async sender."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import time
+import uuid
+from collections import deque
+from typing import Any
+
+import httpx
+
+from reference.faults import FaultSet
+from reference.store import Store
+
+log = logging.getLogger("reference.dispatcher")
+
+LATE_DELAY = 15.0  # seconds, the webhook-late fault
+STALE_SKEW = 600  # seconds, the webhook-stale-timestamp fault
+LOSS_RATE = 20  # deliveries per second, the load-webhook-loss fault
+BATCH = 200
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """``sha256=<hex>`` HMAC-SHA256 over ``<timestamp>.<body>`` (public-docs part B 1)."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def enqueue(
+    store: Store, faults: FaultSet, workspace_id: str, event_type: str, payload: dict[str, Any]
+) -> int:
+    """Queue ``event_type`` for every subscribed active endpoint of the workspace; returns the count.
+
+    Call inside the transaction that creates the ticket or message, so a rolled-back request
+    emits nothing and a committed one is never lost.
+    """
+    if event_type == "ticket.created" and faults.on("webhook-created-missing"):
+        return 0
+    if event_type == "ticket.message.created" and faults.on("webhook-message-missing"):
+        return 0
+    if faults.on("webhook-payload-wrong-value"):
+        payload = {**payload, "ticket_number": payload["ticket_number"] + 1}
+    body: dict[str, Any] = {"event_type": event_type, **payload}
+    if faults.on("webhook-payload-nested"):
+        body = {"event_type": event_type, "created_at": payload["created_at"], "data": payload}
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    scope = None if faults.on("webhook-cross-workspace") else workspace_id
+    at = time.time() + (LATE_DELAY if faults.on("webhook-late") else 0.0)
+    copies = 2 if faults.on("webhook-double-fire") else 1
+    count = 0
+    for endpoint_id in store.subscribed_endpoints(scope, event_type):
+        for _ in range(copies):
+            store.enqueue(endpoint_id, event_type, text, at)
+            count += 1
+    return count
+
+
+class Dispatcher:
+    """Sends due outbox rows from the server's event loop; woken at once when a request commits."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        timeout: float = 10.0,
+        retries: tuple[float, ...] = (1.0, 5.0, 25.0),
+        faults: FaultSet | None = None,
+        concurrency: int = 64,
+    ) -> None:
+        self.store = store
+        self.timeout = timeout
+        self.retries = retries
+        self.faults = faults or FaultSet()
+        self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._runner: asyncio.Task[None] | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._recent: deque[float] = deque()
+
+    def wake(self) -> None:
+        """Something was queued or rescheduled: look at the outbox now."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        # trust_env=False: a proxy from the environment must never see loopback deliveries.
+        self._client = httpx.AsyncClient(
+            timeout=self.timeout,
+            trust_env=False,
+            limits=httpx.Limits(max_connections=128, max_keepalive_connections=64),
+        )
+        # Deliveries pending when the last process stopped are due now: at least once.
+        self.store.release_leases(time.time())
+        self._runner = asyncio.create_task(self._run(), name="webhook-dispatcher")
+
+    async def stop(self) -> None:
+        """Stop sending; unsent deliveries stay pending in the outbox for the next start."""
+        if self._runner is not None:
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def _run(self) -> None:
+        lease = self.timeout + 30.0
+        while True:
+            self._wake.clear()
+            now = time.time()
+            rows = self.store.claim_due(now, now + lease, BATCH)
+            for row in rows:
+                task = asyncio.create_task(self._deliver(row))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            if len(rows) == BATCH:
+                await asyncio.sleep(0)
+                continue
+            next_due = self.store.next_due()
+            wait = None if next_due is None else max(0.0, next_due - time.time())
+            if wait is None or wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=wait)
+
+    def _dropped_by_load_fault(self) -> bool:
+        now = time.monotonic()
+        while self._recent and self._recent[0] <= now - 1.0:
+            self._recent.popleft()
+        self._recent.append(now)
+        return len(self._recent) > LOSS_RATE
+
+    async def _deliver(self, row: tuple[Any, ...]) -> None:
+        seq, delivery_id, event_type, payload, attempts, url, secret = row
+        if self.faults.on("load-webhook-loss") and self._dropped_by_load_fault():
+            self.store.mark_delivered(seq, None)
+            return
+        async with self._slots:
+            status: int | None = None
+            error: str | None = None
+            try:
+                status = await self._post(url, secret, event_type, delivery_id, payload.encode())
+            except (
+                Exception
+            ) as exc:  # any failure to deliver (refused, timeout, bad URL) is retried
+                error = f"{type(exc).__name__}: {exc}"[:500]
+        if status is not None and 200 <= status < 300:
+            self.store.mark_delivered(seq, status)
+            return
+        attempt = attempts + 1  # attempts made so far, this one included
+        if attempt > len(self.retries):
+            self.store.mark_failed(seq, status, error)
+            log.warning("webhook %s to %s failed after %d attempts", delivery_id, url, attempt)
+            return
+        new_id = str(uuid.uuid4()) if self.faults.on("webhook-retry-new-id") else None
+        self.store.mark_retry(seq, time.time() + self.retries[attempt - 1], status, error, new_id)
+        self.wake()
+
+    async def _post(
+        self, url: str, secret: str, event_type: str, delivery_id: str, body: bytes
+    ) -> int:
+        assert self._client is not None
+        ts = int(time.time())
+        if self.faults.on("webhook-stale-timestamp"):
+            ts -= STALE_SKEW
+        signature = (
+            "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+            if self.faults.on("webhook-bad-signature")
+            else sign(secret, ts, body)
+        )
+        response = await self._client.post(
+            url,
+            content=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-Tixallo-Event": event_type,
+                "X-Tixallo-Delivery": delivery_id,
+                "X-Tixallo-Timestamp": str(ts),
+                "X-Tixallo-Signature": signature,
+                "User-Agent": "Tixallo-Webhooks/reference",
+            },
+        )
+        return response.status_code

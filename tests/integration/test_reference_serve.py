@@ -1,0 +1,229 @@
+"""Starting the reference deployment: fault switches, bad configuration, the project command."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reference.faults import names
+from reference.testing import ROOT, ReferenceFactory
+
+pytestmark = pytest.mark.integration
+
+
+def run_reference(
+    *args: str, cwd: Path = ROOT, timeout: float = 20
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "reference", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+    )
+
+
+def assert_one_line_failure(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert result.returncode == 2, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_every_fault_name_is_accepted_by_serve(reference_factory: ReferenceFactory) -> None:
+    started = time.monotonic()
+    deployment = reference_factory(faults=names())
+    assert time.monotonic() - started < 5
+    try:
+        with httpx.Client(base_url=deployment.root_url, trust_env=False) as c:
+            assert c.get("/healthz").status_code == 200
+    finally:
+        deployment.stop()
+
+
+def test_unknown_fault_lists_the_valid_ones(tmp_path: Path) -> None:
+    result = run_reference(
+        "serve", "--port", "0", "--db", str(tmp_path / "x.db"), "--fault", "no-such-fault"
+    )
+    assert_one_line_failure(result, "no-such-fault", "list-oldest-first")
+
+
+def test_port_in_use(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        result = run_reference("serve", "--port", str(port), "--db", str(tmp_path / "x.db"))
+    assert_one_line_failure(result, "already in use")
+
+
+def test_corrupt_and_unreadable_database(tmp_path: Path) -> None:
+    corrupt = tmp_path / "corrupt.db"
+    corrupt.write_bytes(b"this is not a database" * 100)
+    assert_one_line_failure(
+        run_reference("serve", "--port", "0", "--db", str(corrupt)), str(corrupt)
+    )
+    missing_dir = tmp_path / "no" / "such" / "dir" / "x.db"
+    assert_one_line_failure(
+        run_reference("serve", "--port", "0", "--db", str(missing_dir)), "cannot be used"
+    )
+
+
+def test_malformed_config_file(tmp_path: Path) -> None:
+    bad_json = tmp_path / "endpoints.json"
+    bad_json.write_text('{"endpoints": [', encoding="utf-8")
+    assert_one_line_failure(
+        run_reference("serve", "--port", "0", "--config", str(bad_json)), "config file"
+    )
+    wrong = tmp_path / "endpoints.toml"
+    wrong.write_text(
+        '[[endpoints]]\nworkspace = "workspace-a"\nurl = "ftp://x"\nsecret = "s"\n',
+        encoding="utf-8",
+    )
+    assert_one_line_failure(run_reference("serve", "--port", "0", "--config", str(wrong)), "url")
+
+
+def test_seeding_twice_is_refused(tmp_path: Path) -> None:
+    db = str(tmp_path / "seeded.db")
+    env = tmp_path / "seed.env"
+    first = run_reference("seed", "--db", db, "--env-out", str(env))
+    assert first.returncode == 0, first.stderr
+    assert "TIXALLO_API_KEY=txk_" in first.stdout
+    assert oct(env.stat().st_mode & 0o777) == "0o600"
+    assert_one_line_failure(run_reference("seed", "--db", db), "already seeded")
+
+
+def test_admin_key_and_endpoint(tmp_path: Path) -> None:
+    db = str(tmp_path / "admin.db")
+    assert run_reference("admin", "--db", db, "workspace", "add", "acme").returncode == 0
+    added = run_reference("admin", "--db", db, "key", "add", "--workspace", "acme")
+    assert added.returncode == 0 and "key=txk_" in added.stdout
+    endpoint = run_reference(
+        "admin",
+        "--db",
+        db,
+        "endpoint",
+        "add",
+        "--workspace",
+        "acme",
+        "--url",
+        "http://127.0.0.1:9/h",
+    )
+    assert endpoint.returncode == 0 and "secret=" in endpoint.stdout
+    token = next(
+        line.split("=", 1)[1] for line in added.stdout.splitlines() if line.startswith("key=")
+    )
+    assert run_reference("admin", "--db", db, "key", "revoke", token).returncode == 0
+    assert "revoked" in run_reference("admin", "--db", db, "key", "list").stdout
+    assert_one_line_failure(
+        run_reference("admin", "--db", db, "key", "add", "--workspace", "nope"), "no workspace"
+    )
+
+
+def test_project_serve_seeds_prints_settings_and_reuses_them(tmp_path: Path) -> None:
+    """`tixallo-qa reference serve` (make serve) on a fresh directory, then again on the same one."""
+
+    def start() -> tuple[subprocess.Popen[str], dict[str, str]]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tixallo_qa", "reference", "serve", "--port", "0"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        settings: dict[str, str] = {}
+        assert process.stdout is not None
+        deadline = time.monotonic() + 10
+        while "TIXALLO_RATE_LIMIT" not in settings and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            name, _, value = line.strip().partition("=")
+            settings[name] = value
+        return process, settings
+
+    process, settings = start()
+    try:
+        assert settings["TIXALLO_BASE_URL"].startswith("http://127.0.0.1:")
+        assert settings["TIXALLO_SINK_PORT"] == "8787"
+        with httpx.Client(trust_env=False) as c:
+            key = settings["TIXALLO_API_KEY"]
+            response = c.get(
+                settings["TIXALLO_BASE_URL"] + "/tickets",
+                headers={"Authorization": f"Bearer {key}"},
+            )
+            assert response.status_code == 200
+        env_file = tmp_path / ".tixallo" / "reference.env"
+        assert oct(env_file.stat().st_mode & 0o777) == "0o600"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=10)
+    again, settings_again = start()
+    try:
+        assert settings_again["TIXALLO_API_KEY"] == settings["TIXALLO_API_KEY"]
+    finally:
+        again.send_signal(signal.SIGTERM)
+        again.communicate(timeout=10)
+
+
+def test_ready_file_and_config_endpoints(tmp_path: Path) -> None:
+    config = tmp_path / "endpoints.json"
+    config.write_text(
+        json.dumps(
+            {
+                "endpoints": [
+                    {
+                        "workspace": "ops",
+                        "url": "http://127.0.0.1:9/h",
+                        "secret": "s",
+                        "events": ["ticket.created"],
+                    }
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    ready = tmp_path / "ready.json"
+    db = str(tmp_path / "cfg.db")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "reference",
+            "serve",
+            "--port",
+            "0",
+            "--db",
+            db,
+            "--config",
+            str(config),
+            "--ready-file",
+            str(ready),
+        ],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 5
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        info = json.loads(ready.read_text(encoding="utf-8"))
+        with httpx.Client(trust_env=False) as c:
+            assert c.get(info["base_url"] + "/tickets").status_code == 401
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=10)
+    listed = run_reference("admin", "--db", db, "endpoint", "list")
+    assert "ops" in listed.stdout and "ticket.created" in listed.stdout

@@ -1,0 +1,24 @@
+"""``tixallo-qa sink``: the webhook sink in the foreground, with one line saying where to point Tixallo."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from webhook_sink.config import add_arguments as sink_arguments
+
+    sink_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from webhook_sink.config import from_args
+    from webhook_sink.server import run_foreground
+
+    # SettingsError and PortInUseError reach tixallo_qa.cli, which prints one line and exits 2.
+    return run_foreground(
+        from_args(args),
+        fresh=args.fresh,
+        ready_file=args.ready_file,
+        announce=lambda line: print(line, flush=True),
+    )

@@ -1,0 +1,329 @@
+"""The sink's HTTP app: deliveries on the configured path, the query API under ``/_sink/``, the page at ``/``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from tixallo_qa.redact import REDACTED, Redactor
+from webhook_sink import payloads, verify
+from webhook_sink.config import SinkConfig
+from webhook_sink.faults import FaultRule, Faults
+from webhook_sink.page import PAGE_HTML
+from webhook_sink.store import Filter, Store, StoreError, now
+
+KEEP_OF_TOO_LARGE = 1024
+MAX_WAIT = 300.0
+
+
+def _is_json_type(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+async def _send_json(send: Send, status: int, data: dict[str, Any]) -> None:
+    body = json.dumps(data).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class SinkApp:
+    """ASGI app: the delivery path is served by a lean handler; everything else by Starlette."""
+
+    def __init__(self, config: SinkConfig) -> None:
+        if config.db_path is None:
+            raise ValueError("SinkApp needs a db_path (webhook_sink.server picks a temporary one)")
+        self.config = config
+        self.verifier = verify.make_verifier(config)
+        self.faults = Faults()
+        self._redactor = Redactor([config.secret])
+        self._secret_headers = {h.lower() for h in self.verifier.signature_headers}
+        self._store: Store | None = None
+        self.api = Starlette(routes=self._routes(), lifespan=self._lifespan)
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("the sink is not running")
+        return self._store
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        assert self.config.db_path is not None
+        store = Store(
+            self.config.db_path,
+            synchronous=self.config.synchronous,
+            max_batch=self.config.max_batch,
+        )
+        await store.open()
+        self._store = store
+        try:
+            yield
+        finally:
+            await store.close()
+            self._store = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == self.config.path:
+            await self._delivery(scope, receive, send)
+        else:
+            await self.api(scope, receive, send)
+
+    # -- deliveries ------------------------------------------------------------------------
+    async def _delivery(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] != "POST":
+            body = b'{"error": "deliveries are POSTed here"}'
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 405,
+                    "headers": [(b"allow", b"POST"), (b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        received_at, received_monotonic = now()
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope["headers"]:
+            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        verdict, detail, body, size = await self._read_body(headers, receive)
+        if verdict is None and not _is_json_type(headers.get("content-type", "")):
+            verdict = verify.WRONG_CONTENT_TYPE
+            detail = (
+                f"Content-Type {headers.get('content-type', '(none)')!r} is not application/json"
+            )
+        if verdict is None:
+            check = self.verifier.verify(headers, body)
+            verdict, detail = check.verdict, check.detail
+        payload: Any = None
+        parsed = False
+        if verdict not in (verify.TOO_LARGE, verify.WRONG_CONTENT_TYPE):
+            try:
+                payload, parsed = json.loads(body), True
+            except (ValueError, UnicodeDecodeError) as exc:
+                if verdict == verify.VALID:
+                    verdict, detail = verify.MALFORMED_JSON, f"body is not JSON: {exc}"
+        header_event = headers.get(verify.TIXALLO_EVENT)
+        event_type: str | None = header_event
+        errors: list[str] = []
+        if parsed:
+            event_type, errors = payloads.schema_errors(payload, header_event)
+            if self.config.scheme == "tixallo":
+                errors += [
+                    f"missing header {h}"
+                    for h in ("X-Tixallo-Delivery", "X-Tixallo-Event")
+                    if h.lower() not in headers
+                ]
+        fault = self.faults.draw()
+        if fault is not None and fault.stall > 0:
+            await asyncio.sleep(fault.stall)
+        status = (
+            fault.status
+            if fault is not None and fault.status is not None
+            else verify.STATUS[verdict]
+        )
+        is_obj = isinstance(payload, dict)
+        ticket_id = payload.get("ticket_id") if is_obj else None
+        message_id = payload.get("message_id") if is_obj else None
+        record: dict[str, Any] = {
+            "verdict": verdict,
+            "status": status,
+            "received_at": received_at,
+            "received_monotonic": received_monotonic,
+            "headers": self._redact(headers),
+            "raw_body": body,
+            "body_size": size,
+            "payload": payload if parsed else None,
+            "event_type": event_type,
+            "delivery_id": headers.get(verify.TIXALLO_DELIVERY)
+            or headers.get(verify.STANDARD_ID)
+            or None,
+            "ticket_id": ticket_id if isinstance(ticket_id, str) else None,
+            "message_id": message_id if isinstance(message_id, str) else None,
+            "logical_key": payloads.logical_key(event_type, payload) if is_obj else None,
+            "schema_errors": errors,
+            "injected": fault is not None,
+            "detail": detail,
+        }
+        store = self.store
+        store.prepare(record)
+        try:
+            await store.add(record)
+        except StoreError as exc:
+            # Not recorded means not acknowledged: the sender must retry.
+            await _send_json(send, 503, {"error": f"not recorded: {exc}"})
+            return
+        answer: dict[str, Any] = {"seq": record["seq"], "verdict": verdict}
+        if detail:
+            answer["detail"] = detail
+        if fault is not None:
+            answer["injected"] = True
+        await _send_json(send, status, answer)
+
+    async def _read_body(
+        self, headers: dict[str, str], receive: Receive
+    ) -> tuple[str | None, str, bytes, int]:
+        limit = self.config.max_body
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            # Refused before reading: keep only the first KiB as evidence.
+            message = await receive()
+            first = message.get("body", b"")[:KEEP_OF_TOO_LARGE]
+            return (
+                verify.TOO_LARGE,
+                f"Content-Length {declared} exceeds {limit} bytes",
+                first,
+                int(declared),
+            )
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                first = b"".join(chunks)[:KEEP_OF_TOO_LARGE]
+                first += chunk[: max(0, KEEP_OF_TOO_LARGE - len(first))]
+                return verify.TOO_LARGE, f"body exceeds {limit} bytes", first, size
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return None, "", b"".join(chunks), size
+
+    def _redact(self, headers: dict[str, str]) -> dict[str, str]:
+        out = self._redactor.headers(headers)
+        for name in self._secret_headers & out.keys():
+            out[name] = REDACTED
+        return out
+
+    # -- query API -------------------------------------------------------------------------
+    def _routes(self) -> list[Route]:
+        return [
+            Route("/", self._page, methods=["GET"]),
+            Route("/_sink/health", self._health, methods=["GET"]),
+            Route("/_sink/events", self._events, methods=["GET"]),
+            Route("/_sink/wait", self._wait, methods=["GET"]),
+            Route("/_sink/stats", self._stats, methods=["GET"]),
+            Route("/_sink/clear", self._clear, methods=["POST"]),
+            Route("/_sink/marks", self._marks, methods=["GET", "POST"]),
+            Route("/_sink/faults", self._faults, methods=["GET", "POST", "DELETE"]),
+        ]
+
+    async def _page(self, request: Request) -> Response:
+        return HTMLResponse(PAGE_HTML, headers={"cache-control": "no-store"})
+
+    async def _health(self, request: Request) -> Response:
+        c = self.config
+        return JSONResponse(
+            {
+                "ok": True,
+                "webhook_path": c.path,
+                "scheme": c.scheme,
+                "tolerance": c.tolerance,
+                "max_body": c.max_body,
+                "hmac_header": c.hmac_header if c.scheme == "hmac" else None,
+                "last_seq": self.store.last_committed,
+                "generation": self.store.generation,
+            }
+        )
+
+    @staticmethod
+    def _number(request: Request, name: str, default: float, low: float, high: float) -> float:
+        raw = request.query_params.get(name)
+        if raw in (None, ""):
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"{name}={raw!r} is not a number") from None
+        if not low <= value <= high:
+            raise ValueError(f"{name}={raw} is outside {low:g}..{high:g}")
+        return value
+
+    async def _events(self, request: Request) -> Response:
+        try:
+            flt = Filter.from_params(request.query_params)
+            limit = int(self._number(request, "limit", 100, 1, 10_000))
+            order = request.query_params.get("order", "asc")
+            if order not in ("asc", "desc"):
+                raise ValueError("order must be asc or desc")
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        store = self.store
+        events = await store.query(flt, limit=limit, descending=order == "desc")
+        return JSONResponse(
+            {"events": events, "last_seq": store.last_committed, "generation": store.generation}
+        )
+
+    async def _wait(self, request: Request) -> Response:
+        try:
+            flt = Filter.from_params(request.query_params)
+            count = int(self._number(request, "count", 1, 1, 100_000))
+            timeout = self._number(request, "timeout", 10.0, 0, MAX_WAIT)
+            limit = int(self._number(request, "limit", 1000, 1, 10_000))
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        events, satisfied = await self.store.wait(flt, count=count, timeout=timeout, limit=limit)
+        return JSONResponse({"events": events, "satisfied": satisfied, "count": count})
+
+    async def _stats(self, request: Request) -> Response:
+        return JSONResponse(await self.store.stats())
+
+    async def _clear(self, request: Request) -> Response:
+        await self.store.clear()
+        return JSONResponse({"cleared": True, "generation": self.store.generation})
+
+    async def _marks(self, request: Request) -> Response:
+        if request.method == "GET":
+            unmatched = request.query_params.get("unmatched", "").lower() in ("1", "true", "yes")
+            return JSONResponse({"marks": await self.store.marks(unmatched=unmatched)})
+        try:
+            data = json.loads(await request.body())
+            marks = data.get("marks") if isinstance(data, dict) else data
+            if not isinstance(marks, list) or not all(isinstance(m, dict) for m in marks):
+                raise ValueError('send a list of marks, or {"marks": [...]}')
+            added = await self.store.add_marks(marks)
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"added": added})
+
+    async def _faults(self, request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                data = json.loads(await request.body())
+                if not isinstance(data, dict):
+                    raise ValueError("send a JSON object")
+                self.faults.set(FaultRule.from_json(data))
+            except ValueError as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+        elif request.method == "DELETE":
+            self.faults.clear()
+        return JSONResponse({"fault": self.faults.describe()})
+
+
+def create_app(config: SinkConfig) -> SinkApp:
+    """The sink's ASGI app for ``config`` (which must name a db file)."""
+    return SinkApp(config)

@@ -1,0 +1,205 @@
+"""Starts and stops the sink: in the foreground (CLI) or on a background thread (pytest)."""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+import uvicorn
+
+from tixallo_qa.netutil import PortInUseError
+from webhook_sink.app import SinkApp
+from webhook_sink.config import SinkConfig
+
+START_TIMEOUT = 15.0
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (0 = a free port); ``PortInUseError`` when taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUseError(
+                f"port {port} on {host} is already in use: stop what listens there or choose another "
+                "port (--sink-port / TIXALLO_SINK_PORT, 0 = any free port)"
+            ) from None
+        raise PortInUseError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def remove_db(path: str) -> None:
+    """Delete a sink database with its WAL files (``--fresh``)."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(path + suffix).unlink(missing_ok=True)
+
+
+class SinkServer:
+    """One sink: bind, serve, stop. ``config.db_path=None`` stores in a temporary file."""
+
+    def __init__(
+        self, config: SinkConfig, *, fresh: bool = False, log_level: str = "warning"
+    ) -> None:
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if config.db_path is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="webhook-sink-")
+            config = config.replace(db_path=os.path.join(self._tmp.name, "sink.sqlite3"))
+        assert config.db_path is not None
+        Path(config.db_path).parent.mkdir(parents=True, exist_ok=True)
+        if fresh:
+            remove_db(config.db_path)
+        self._sock = bind(config.host, config.port)
+        # The real port, when 0 asked for any free one.
+        self.config = config.replace(port=int(self._sock.getsockname()[1]))
+        self.app = SinkApp(self.config)
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                self.app,
+                loop="uvloop",
+                http="httptools",
+                lifespan="on",
+                log_level=log_level,
+                access_log=False,
+                timeout_graceful_shutdown=2,
+                # Long-polls and stalls must not hold a keep-alive socket forever.
+                timeout_keep_alive=30,
+            )
+        )
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        return self.config.base_url
+
+    @property
+    def webhook_url(self) -> str:
+        return self.config.webhook_url
+
+    def announcement(self) -> str:
+        """The one line that tells a person where to point Tixallo's webhook endpoint."""
+        return (
+            f"webhook sink listening: point your Tixallo webhook endpoint at {self.webhook_url} "
+            f"(live page {self.url}/)"
+        )
+
+    def serve_forever(self, on_ready: Callable[[SinkServer], None] | None = None) -> None:
+        """Serve in this thread until SIGINT/SIGTERM; ``on_ready`` runs once it accepts deliveries."""
+        if on_ready is not None:
+            threading.Thread(
+                target=self._announce_when_started, args=(on_ready,), daemon=True
+            ).start()
+        try:
+            self._server.run(sockets=[self._sock])
+        finally:
+            self._cleanup()
+
+    def _announce_when_started(self, on_ready: Callable[[SinkServer], None]) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while (
+            not self._server.started
+            and not self._server.should_exit
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.01)
+        if self._server.started:
+            on_ready(self)
+
+    def start(self) -> SinkServer:
+        """Serve on a background thread with its own event loop; returns once it is listening."""
+        self._thread = threading.Thread(
+            target=self._run_in_thread, name=f"webhook-sink:{self.config.port}", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self._server.started:
+            if (
+                self._error is not None
+                or not self._thread.is_alive()
+                or time.monotonic() > deadline
+            ):
+                self.stop()
+                raise RuntimeError(f"webhook sink did not start: {self._error!r}")
+            time.sleep(0.005)
+        return self
+
+    def _run_in_thread(self) -> None:
+        try:
+            self._server.run(sockets=[self._sock])
+        except BaseException as exc:  # reported by start(); SystemExit included (lifespan failure)
+            self._error = exc
+
+    def stop(self) -> None:
+        """Stop serving, commit what is queued, close the store and the socket."""
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        self._sock.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> SinkServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def write_ready_file(path: str, server: SinkServer) -> None:
+    """Tell a parent process where the sink listens (written atomically)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    data = {
+        "url": server.url,
+        "port": server.config.port,
+        "webhook_url": server.webhook_url,
+        "pid": os.getpid(),
+    }
+    tmp.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(tmp, target)
+
+
+def run_foreground(
+    config: SinkConfig,
+    *,
+    fresh: bool = False,
+    ready_file: str | None = None,
+    announce: Callable[[str], None] = print,
+) -> int:
+    """Bind (``PortInUseError`` if taken), announce one line, serve until interrupted."""
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    server = SinkServer(config, fresh=fresh)
+
+    def ready(s: SinkServer) -> None:
+        if ready_file:
+            write_ready_file(ready_file, s)
+        announce(s.announcement())
+
+    server.serve_forever(on_ready=ready)
+    return 0
