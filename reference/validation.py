@@ -191,16 +191,13 @@ def error_strings() -> ErrorStrings:
     def const(name: str) -> str:
         return str(spec.component(name)["properties"]["error"]["const"])
 
-    bad_request = spec.load_spec()["components"]["responses"]["BadRequest"]["content"][
-        "application/json"
-    ]
     return ErrorStrings(
         unauthorized=const("UnauthorizedError"),
         not_found=const("NotFoundError"),
         merged=const("MergedError"),
         invalid_input=const("ValidationError"),
         rate_limited=const("RateLimitError"),
-        invalid_json=str(bad_request["examples"]["malformed"]["value"]["error"]),
+        invalid_json=const("MalformedJsonError"),
     )
 
 
