@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
+
+# Written by `tixallo-qa reference serve` (make serve): the local deployment's settings.
+REFERENCE_ENV = Path(".tixallo/reference.env")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,6 +20,10 @@ def run(args: argparse.Namespace) -> int:
     from webhook_sink.config import from_args
     from webhook_sink.server import run_foreground
 
+    if not args.env_file and "TIXALLO_WEBHOOK_SECRET" not in os.environ and REFERENCE_ENV.exists():
+        # `make serve` then `make sink` should just work: take the local deployment's secret.
+        args.env_file = str(REFERENCE_ENV)
+        print(f"using the webhook secret of the local reference deployment ({REFERENCE_ENV})", flush=True)
     # SettingsError and PortInUseError reach tixallo_qa.cli, which prints one line and exits 2.
     return run_foreground(
         from_args(args),
