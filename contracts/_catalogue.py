@@ -1,0 +1,59 @@
+"""Names every check and its family, so reports and the selftest can say which check caught what."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import pytest
+
+FAMILIES = (
+    "schema",
+    "auth",
+    "isolation",
+    "validation",
+    "listing",
+    "notes",
+    "customers",
+    "round-trip",
+    "errors",
+    "rate-limit",
+    "webhooks",
+)
+MARKER = "tixallo_check"
+MARKER_HELP = f"{MARKER}(name, family, description): names a contract check and its family"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def check(name: str, family: str, description: str) -> Callable[[F], F]:
+    """Mark a test as the contract check ``name`` of ``family``."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}: use one of {', '.join(FAMILIES)}")
+
+    def decorate(func: F) -> F:
+        return pytest.mark.tixallo_check(name=name, family=family, description=description)(func)
+
+    return decorate
+
+
+def check_of(item: pytest.Item) -> tuple[str, str, str]:
+    """(name, family, description) of a collected test; unmarked tests are named after themselves."""
+    marker = item.get_closest_marker(MARKER)
+    if marker is None:
+        return item.name, "other", ""
+    name = str(marker.kwargs["name"])
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        name = f"{name}[{callspec.id}]"
+    return name, str(marker.kwargs["family"]), str(marker.kwargs.get("description", ""))
+
+
+# Checks that sweep over everything the run did, so they must come last.
+FINAL = "_tixallo_final"
+
+
+def final(func: F) -> F:
+    """Run this check after all others (it sweeps over what the whole run did)."""
+    setattr(func, FINAL, True)
+    return func

@@ -1,0 +1,77 @@
+"""Failure messages a reader can act on: what was checked, expected against actual, the exchange."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import requests
+
+from contracts._curl import describe
+from contracts._transport import exchange_of
+from tixallo_qa.redact import Redactor
+
+
+class Expect:
+    """Builds assertion messages with the exchanges behind them, secrets redacted."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        self.redactor = redactor
+
+    def message(
+        self, what: str, *, expected: Any, actual: Any, responses: Iterable[requests.Response] = ()
+    ) -> str:
+        lines = [what, f"  expected: {_short(expected)}", f"  actual:   {_short(actual)}"]
+        for response in responses:
+            try:
+                lines.append(describe(exchange_of(response), self.redactor))
+            except LookupError:
+                continue
+        return self.redactor.text("\n".join(lines))
+
+    def that(
+        self,
+        condition: bool,
+        what: str,
+        *,
+        expected: Any,
+        actual: Any,
+        responses: Iterable[requests.Response] = (),
+    ) -> None:
+        """Fail with ``what``, expected, actual and the exchanges unless ``condition`` holds."""
+        if not condition:
+            raise AssertionError(
+                self.message(what, expected=expected, actual=actual, responses=responses)
+            )
+
+    def status(
+        self, response: requests.Response, expected: int | tuple[int, ...], what: str
+    ) -> None:
+        """The response has the expected status."""
+        allowed = expected if isinstance(expected, tuple) else (expected,)
+        self.that(
+            response.status_code in allowed,
+            what,
+            expected=" or ".join(str(s) for s in allowed),
+            actual=response.status_code,
+            responses=[response],
+        )
+
+    def json(self, response: requests.Response, what: str) -> Any:
+        """The response body as JSON, failing readably when it is not."""
+        try:
+            return response.json()
+        except ValueError:
+            raise AssertionError(
+                self.message(
+                    what + ": body is not JSON",
+                    expected="a JSON body",
+                    actual=response.text[:200],
+                    responses=[response],
+                )
+            ) from None
+
+
+def _short(value: Any, limit: int = 600) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"

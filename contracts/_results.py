@@ -1,0 +1,116 @@
+"""Per-check outcomes and the suite's result, as written by the pytest plugin and read by the runner."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+OUTCOMES = (PASSED, FAILED, SKIPPED)
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One named check: what it is, how it ended, and why."""
+
+    name: str
+    family: str
+    outcome: str
+    message: str = ""
+    duration: float = 0.0
+    nodeid: str = ""
+    description: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
+        outcome = str(data.get("outcome", ""))
+        if outcome not in OUTCOMES:
+            raise ValueError(f"check {data.get('name')!r}: unknown outcome {outcome!r}")
+        return cls(
+            name=str(data["name"]),
+            family=str(data.get("family", "")),
+            outcome=outcome,
+            message=str(data.get("message", "")),
+            duration=float(data.get("duration", 0.0)),
+            nodeid=str(data.get("nodeid", "")),
+            description=str(data.get("description", "")),
+        )
+
+
+@dataclass
+class SuiteResult:
+    """The whole run: every check, counts, how many requests it took, and the webhook lags."""
+
+    checks: list[CheckResult] = field(default_factory=list)
+    profile: str = ""
+    target: str = ""
+    duration: float = 0.0
+    requests_sent: int = 0
+    requests_by_identity: dict[str, int] = field(default_factory=dict)
+    own_429s: int = 0
+    webhook_lags: list[float] = field(default_factory=list)
+    exit_code: int = 0
+    errors: list[str] = field(default_factory=list)
+    junit_path: str | None = None
+    json_path: str | None = None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counter = Counter(c.outcome for c in self.checks)
+        return {outcome: counter.get(outcome, 0) for outcome in OUTCOMES}
+
+    @property
+    def ok(self) -> bool:
+        """True only when every check that ran passed and the run itself did not break."""
+        return not self.errors and self.counts[FAILED] == 0 and self.counts[PASSED] > 0
+
+    def failed(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.outcome == FAILED]
+
+    def by_name(self, name: str) -> CheckResult:
+        for check in self.checks:
+            if check.name == name:
+                return check
+        raise KeyError(f"no check named {name!r}; checks: {', '.join(c.name for c in self.checks)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["version"] = FORMAT_VERSION
+        data["counts"] = self.counts
+        data["ok"] = self.ok
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SuiteResult:
+        if data.get("version") != FORMAT_VERSION:
+            raise ValueError(
+                f"result format version {data.get('version')!r}, expected {FORMAT_VERSION}"
+            )
+        return cls(
+            checks=[CheckResult.from_dict(c) for c in data.get("checks", [])],
+            profile=str(data.get("profile", "")),
+            target=str(data.get("target", "")),
+            duration=float(data.get("duration", 0.0)),
+            requests_sent=int(data.get("requests_sent", 0)),
+            requests_by_identity={
+                str(k): int(v) for k, v in dict(data.get("requests_by_identity", {})).items()
+            },
+            own_429s=int(data.get("own_429s", 0)),
+            webhook_lags=[float(x) for x in data.get("webhook_lags", [])],
+            exit_code=int(data.get("exit_code", 0)),
+            errors=[str(e) for e in data.get("errors", [])],
+            junit_path=data.get("junit_path"),
+            json_path=data.get("json_path"),
+        )
+
+    def write(self, path: str | os.PathLike[str]) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
+
+    @classmethod
+    def read(cls, path: str | Path) -> SuiteResult:
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))

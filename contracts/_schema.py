@@ -1,0 +1,114 @@
+"""schemathesis 4 wiring: the spec loaded with our budgets and checks, sending only through the paced session."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from contracts._profiles import Budget
+from contracts._transport import MAIN, OTHER, PacedSession, bearer
+from tixallo_qa.settings import Settings
+from tixallo_qa.spec import spec_path
+
+if TYPE_CHECKING:
+    from schemathesis.schemas import BaseSchema
+
+# Built-in checks the suite runs on every generated response (issue 4, item 1).
+CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+    "negative_data_rejection",
+    "positive_data_acceptance",
+    "ignored_auth",
+    "missing_required_header",
+    "object_level_authorization",
+)
+# Valid data may still name a ticket that does not exist (404) or one that was merged (409);
+# 401/429/5xx are never acceptable answers to a well-formed, authenticated request.
+POSITIVE_EXPECTED = ["2xx", "404", "409"]
+# Invalid data must be refused: 400 for a bad body or query, 404 for a non-UUID id (part B 8),
+# 401 when the generated case drops or mangles the credentials.
+NEGATIVE_EXPECTED = ["400", "401", "404"]
+
+
+def config_dict(settings: Settings, budget: Budget, mode: str) -> dict[str, Any]:
+    """The schemathesis configuration (the dict form of ``schemathesis.toml``)."""
+    checks: dict[str, Any] = {"enabled": False}
+    for name in CHECKS:
+        checks[name] = {"enabled": True}
+    checks["positive_data_acceptance"]["expected-statuses"] = POSITIVE_EXPECTED
+    checks["negative_data_rejection"]["expected-statuses"] = NEGATIVE_EXPECTED
+    return {
+        "base-url": settings.base_url,
+        "request-timeout": settings.request_timeout,
+        "suppress-health-check": ["all"],
+        "generation": {
+            "mode": mode,
+            "max-examples": budget.max_examples,
+            "database": "none",
+            # Shrinking re-sends many requests; a failing example is reported as found.
+            "no-shrink": budget.name != "thorough",
+        },
+        "phases": {
+            "examples": {"enabled": True},
+            "coverage": {"enabled": budget.coverage},
+            "fuzzing": {"enabled": True},
+            "stateful": {"enabled": True, "max-steps": budget.stateful_steps},
+        },
+        "checks": checks,
+    }
+
+
+class _IdentityAuth:
+    """Puts the placeholder of one identity on a case; the paced session swaps in a real key."""
+
+    def __init__(self, identity: str) -> None:
+        self.identity = identity
+
+    def get(self, case: Any, context: Any) -> str:
+        return bearer(self.identity)
+
+    def set(self, case: Any, data: str, context: Any) -> None:
+        case.headers = case.headers or {}
+        case.headers["Authorization"] = data
+
+
+def load(settings: Settings, budget: Budget, session: PacedSession, *, mode: str) -> BaseSchema:
+    """The spec as a schemathesis schema whose every request (probes too) uses ``session``."""
+    import schemathesis
+    from schemathesis.transport.requests import REQUESTS_TRANSPORT, RequestsTransport
+    from schemathesis.wfc.escalation import EscalatingAuthProvider
+
+    config = schemathesis.Config.from_dict(config_dict(settings, budget, mode))
+    schema = schemathesis.openapi.from_path(spec_path(), config=config)
+
+    class PacedTransport(RequestsTransport):
+        """Sends with the paced session even where schemathesis passes none (auth probes)."""
+
+        def send(self, case: Any, *, session: Any = None, **kwargs: Any) -> Any:
+            return super().send(
+                case, session=session if session is not None else _session, **kwargs
+            )
+
+    _session = session
+    transport = PacedTransport()
+    transport._copy_serializers_from(REQUESTS_TRANSPORT)
+    # The schema hands its transport to every check that re-sends a request; clones keep the class.
+    schema.__class__ = type(
+        "PacedOpenApiSchema", (type(schema),), {"transport": property(lambda self: transport)}
+    )
+    if OTHER in session.pools:
+        # Two peers that must not see each other's tickets: object_level_authorization replays
+        # the main workspace's reads as the other workspace.
+        provider: Any = EscalatingAuthProvider(
+            [_IdentityAuth(MAIN), _IdentityAuth(OTHER)],
+            [MAIN, OTHER],
+            peers=(MAIN, OTHER),
+            pinned=MAIN,
+        )
+    else:
+        provider = _IdentityAuth(MAIN)
+    schema.auth.providers.append(provider)
+    return schema

@@ -1,0 +1,35 @@
+"""What one suite run accumulates across checks: exchanges, creates, webhook lags, the redactor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from contracts._exchanges import ExchangeLog
+from contracts._ledger import Ledger
+from tixallo_qa.redact import Redactor
+
+
+@dataclass
+class SuiteState:
+    """Shared by the fixtures (which fill it) and the results plugin (which reports it)."""
+
+    redactor: Redactor = field(default_factory=Redactor)
+    log: ExchangeLog = field(default_factory=ExchangeLog)
+    ledger: Ledger | None = None
+    lags: list[float] = field(default_factory=list)
+    target: str = ""
+    profile: str = ""
+
+
+STATE_KEY = pytest.StashKey[SuiteState]()
+
+
+def state_of(config: pytest.Config) -> SuiteState:
+    """The run's state, created on first use."""
+    state = config.stash.get(STATE_KEY, None)
+    if state is None:
+        state = SuiteState()
+        config.stash[STATE_KEY] = state
+    return state

@@ -1,0 +1,137 @@
+"""Runs the contract suite in a child pytest process and returns its result (the programmatic API).
+
+``tixallo-qa contracts``, ``tixallo-qa run`` and ``tixallo-qa selftest`` all call ``run_suite``;
+the child process keeps each run's fixtures, schemathesis state and hypothesis caches apart.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from contracts._results import SuiteResult
+from tixallo_qa.redact import Redactor
+from tixallo_qa.settings import Settings
+
+CONTRACTS_DIR = Path(__file__).resolve().parent
+ROOT = CONTRACTS_DIR.parent
+# Settings reach the child only through ``settings.to_env()``, never from the caller's environment.
+_DROPPED_ENV = ("TIXALLO_ENV_FILE",)
+OUTPUT_TAIL = 4000
+
+
+def _child_env(settings: Settings, profile: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not (k.startswith("TIXALLO_") and k != "TIXALLO_SPEC") and k not in _DROPPED_ENV
+    }
+    env.update(settings.to_env())
+    env["TIXALLO_PROFILE"] = profile
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def pytest_command(
+    results_path: str,
+    *,
+    junit_path: str | None = None,
+    select: Sequence[str] | None = None,
+    shared_webhook_endpoint: bool = False,
+    extra_args: Sequence[str] = (),
+) -> list[str]:
+    """The child's command line (no secrets on it: those travel in the environment)."""
+    command = [
+        sys.executable, "-m", "pytest", str(CONTRACTS_DIR),
+        "-p", "no:cacheprovider",
+        "--rootdir", str(ROOT),
+        "--tixallo-results", results_path,
+        "-q", "--no-header",
+    ]  # fmt: skip
+    if junit_path:
+        command += ["--junitxml", str(junit_path)]
+    if select:
+        command += ["--tixallo-select", ",".join(select)]
+    if shared_webhook_endpoint:
+        command.append("--tixallo-shared-webhook-endpoint")
+    return command + list(extra_args)
+
+
+def run_suite(
+    settings: Settings,
+    *,
+    profile: str | None = None,
+    junit_path: str | os.PathLike[str] | None = None,
+    json_path: str | os.PathLike[str] | None = None,
+    select: Sequence[str] | None = None,
+    quiet: bool = True,
+    shared_webhook_endpoint: bool = False,
+    timeout: float | None = None,
+    extra_args: Sequence[str] = (),
+) -> SuiteResult:
+    """Run the suite against ``settings`` (embedded reference deployment when no base URL).
+
+    ``select`` names checks or families to run (e.g. ``["webhooks", "list-newest-first"]``);
+    ``quiet`` captures the child's output instead of streaming it. The result is also written
+    to ``json_path`` when given.
+    """
+    profile = profile or settings.profile
+    redactor = Redactor(settings.secrets)
+    with tempfile.TemporaryDirectory(prefix="tixallo-contracts-") as tmp:
+        results_path = str(json_path) if json_path else str(Path(tmp) / "results.json")
+        Path(results_path).unlink(missing_ok=True)
+        command = pytest_command(
+            results_path,
+            junit_path=str(junit_path) if junit_path else None,
+            select=select,
+            shared_webhook_endpoint=shared_webhook_endpoint,
+            extra_args=extra_args,
+        )
+        started = time.monotonic()
+        try:
+            completed = subprocess.run(
+                command,
+                cwd=str(ROOT),
+                env=_child_env(settings, profile),
+                stdout=subprocess.PIPE if quiet else None,
+                stderr=subprocess.STDOUT if quiet else None,
+                timeout=timeout,
+                check=False,
+            )
+            exit_code, output = (
+                completed.returncode,
+                (completed.stdout or b"").decode("utf-8", "replace"),
+            )
+        except subprocess.TimeoutExpired as exc:
+            exit_code, output = (
+                -1,
+                f"the suite did not finish within {timeout:g} s\n"
+                + (exc.output or b"").decode("utf-8", "replace"),
+            )
+        path = Path(results_path)
+        if path.exists():
+            result = SuiteResult.read(path)
+        else:
+            result = SuiteResult(profile=profile, exit_code=exit_code)
+            result.errors.append(
+                redactor.text(
+                    f"the suite ended (exit code {exit_code}) without results:\n{output[-OUTPUT_TAIL:]}"
+                )
+            )
+        result.exit_code = exit_code
+        result.duration = round(time.monotonic() - started, 3)
+        result.junit_path = str(junit_path) if junit_path else None
+        result.json_path = str(json_path) if json_path else None
+        # pytest's own exit codes: 0 all passed, 1 some failed, 5 nothing collected; others break the run.
+        if exit_code not in (0, 1, 5) and not result.errors:
+            result.errors.append(
+                redactor.text(f"pytest exited with code {exit_code}:\n{output[-OUTPUT_TAIL:]}")
+            )
+        if json_path:
+            result.write(json_path)
+        return result

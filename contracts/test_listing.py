@@ -1,0 +1,115 @@
+"""Listing: newest first, the limit's default and exact count, merged tickets left out (family: listing)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+from contracts import _spec
+from contracts._catalogue import check
+from contracts._expect import Expect
+from contracts._helpers import create_ticket, require
+from contracts._time import instant
+from contracts._transport import ApiClient
+from tixallo_qa.settings import Settings
+
+
+def _list(
+    api: ApiClient, expect: Expect, params: dict[str, Any] | None = None
+) -> tuple[Any, list[dict[str, Any]]]:
+    response = api.get("/tickets", params=params)
+    expect.status(response, 200, f"listing tickets with {params or 'no parameters'}")
+    return response, expect.json(response, "listTickets").get("data") or []
+
+
+@pytest.fixture(scope="module")
+def newest_two(api: ApiClient, expect: Expect) -> list[dict[str, Any]]:
+    """Three tickets created one after the other (so any list has at least three); the last two."""
+    return [create_ticket(api, expect, label=f"listing {i}")[1] for i in range(3)][1:]
+
+
+@check("list-newest-first", "listing", "the list is ordered newest first")
+def test_newest_first(api: ApiClient, expect: Expect, newest_two: list[dict[str, Any]]) -> None:
+    response, data = _list(api, expect, {"limit": _spec.limit()["maximum"]})
+    ids = [t.get("id") for t in data]
+    older, newer = newest_two[0]["id"], newest_two[1]["id"]
+    # Relative order only: other clients of the workspace may have created tickets meanwhile.
+    in_order = older in ids and newer in ids and ids.index(newer) < ids.index(older)
+    expect.that(
+        in_order,
+        "of two tickets created one after the other, the later one is listed first",
+        expected=[newer, older],
+        actual=[i for i in ids if i in (newer, older)],
+        responses=[response],
+    )
+    response, data = _list(api, expect)
+    stamps = [instant(t.get("created_at")) for t in data]
+    numbers = [int(t.get("ticket_number") or 0) for t in data]
+    ordered = all(a is not None and b is not None and a >= b for a, b in itertools.pairwise(stamps))
+    expect.that(
+        ordered,
+        "created_at never increases down the list",
+        expected="newest first",
+        actual=[t.get("created_at") for t in data],
+        responses=[response],
+    )
+    expect.that(
+        numbers == sorted(numbers, reverse=True),
+        "ticket_number decreases down the list",
+        expected="descending",
+        actual=numbers,
+        responses=[response],
+    )
+
+
+@check(
+    "list-limit-default-and-count",
+    "listing",
+    "no limit returns the spec's default count; a given limit returns exactly that many",
+)
+def test_limit_default_and_count(
+    api: ApiClient, expect: Expect, newest_two: list[dict[str, Any]]
+) -> None:
+    spec_limit = _spec.limit()
+    everything_response, everything = _list(api, expect, {"limit": spec_limit["maximum"]})
+    default_response, default = _list(api, expect)
+    expected = min(spec_limit["default"], len(everything))
+    expect.that(
+        len(default) == expected,
+        f"without limit the list holds min(default {spec_limit['default']}, all tickets)",
+        expected=expected,
+        actual=len(default),
+        responses=[default_response, everything_response],
+    )
+    expect.that(
+        len(everything) <= spec_limit["maximum"],
+        "the list never exceeds the maximum limit",
+        expected=f"<= {spec_limit['maximum']}",
+        actual=len(everything),
+        responses=[everything_response],
+    )
+    for limit in (spec_limit["minimum"], 2):
+        response, data = _list(api, expect, {"limit": limit})
+        expect.that(
+            len(data) == limit,
+            f"limit={limit} returns exactly {limit} tickets (the workspace has more)",
+            expected=limit,
+            actual=len(data),
+            responses=[response],
+        )
+
+
+@check("list-excludes-merged", "listing", "a merged ticket is left out of the list")
+def test_excludes_merged(api: ApiClient, expect: Expect, target: Settings) -> None:
+    require(target, "merged_ticket_id")
+    response, data = _list(api, expect, {"limit": _spec.limit()["maximum"]})
+    ids = [t.get("id") for t in data]
+    expect.that(
+        target.merged_ticket_id not in ids,
+        "merged tickets are excluded from the list",
+        expected="absent",
+        actual="listed",
+        responses=[response],
+    )

@@ -1,0 +1,56 @@
+"""Internal notes never leave the app over the public API (family: notes)."""
+
+from __future__ import annotations
+
+from contracts import _spec
+from contracts._catalogue import check, final
+from contracts._curl import describe
+from contracts._expect import Expect
+from contracts._helpers import get_ticket, require
+from contracts._state import SuiteState
+from contracts._transport import ApiClient
+from tixallo_qa.settings import Settings
+
+
+@check(
+    "noted-ticket-hides-note",
+    "notes",
+    "a ticket with an internal note reads without the note, and with only public authors",
+)
+def test_noted_ticket(api: ApiClient, expect: Expect, target: Settings) -> None:
+    require(target, "noted_ticket_id", "internal_note_marker")
+    response, detail = get_ticket(api, expect, str(target.noted_ticket_id))
+    marker = str(target.internal_note_marker)
+    expect.that(
+        marker not in response.text,
+        "the internal note's text must not appear in the ticket",
+        expected="marker absent",
+        actual="marker present (shown as <redacted>)",
+        responses=[response],
+    )
+    authors = sorted({str(m.get("author_type")) for m in detail.get("messages") or []})
+    public = _spec.author_types()
+    expect.that(
+        set(authors) <= set(public),
+        "only public messages are returned",
+        expected=f"author_type in {public}",
+        actual=authors,
+        responses=[response],
+    )
+
+
+@final
+@check(
+    "note-marker-never-returned",
+    "notes",
+    "the internal-note marker appears in no response the suite received (all checks, generated ones included)",
+)
+def test_marker_never_returned(api: ApiClient, target: Settings, suite_state: SuiteState) -> None:
+    require(target, "internal_note_marker")
+    marker = str(target.internal_note_marker)
+    leaks = [e for e in suite_state.log if marker.encode() in e.response_body]
+    if leaks:
+        shown = "\n".join(describe(e, suite_state.redactor) for e in leaks[:3])
+        raise AssertionError(
+            f"the internal-note marker (shown as <redacted>) appeared in {len(leaks)} of {len(suite_state.log)} responses; the first:\n{shown}"
+        )

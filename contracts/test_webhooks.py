@@ -1,0 +1,156 @@
+"""Webhooks through the sink: one signed, valid, faithful event per create, and none otherwise (family: webhooks)."""
+
+from __future__ import annotations
+
+import pytest
+
+from contracts._catalogue import check, final
+from contracts._expect import Expect
+from contracts._helpers import create_ticket, require, ticket_body, unique
+from contracts._ledger import MESSAGE_CREATED, TICKET_CREATED, Ledger
+from contracts._sweep import Sweep, collect
+from contracts._transport import MAIN, OTHER, ApiClient
+from tixallo_qa.settings import Settings
+from webhook_sink.client import SinkClient
+
+# Seconds the reference deployment waits before its first retry (part B 3), plus slack.
+RETRY_WAIT = 1.0 + 4.0
+# How long to watch for an event that must not come; the final sweep flags a late one anyway.
+EXPECT_NONE_WITHIN = 2.0
+
+
+@check(
+    "webhook-redelivery-keeps-id",
+    "webhooks",
+    "a delivery the receiver refused is retried with the same delivery id",
+)
+def test_redelivery_keeps_id(
+    api: ApiClient, expect: Expect, sink: SinkClient, target: Settings
+) -> None:
+    # Refuse the next delivery (whichever event it carries) with a 500; its retry must keep its id.
+    baseline = int(sink.health().get("last_seq") or 0)
+    sink.inject_fault(status=500, count=1)
+    try:
+        create_ticket(api, expect, label="redelivery")
+        refused, arrived = sink.wait(
+            None, timeout=target.webhook_timeout, injected=True, since=baseline
+        )
+    finally:
+        sink.clear_faults()
+    assert arrived, f"no delivery reached the sink within {target.webhook_timeout:g} s of a create"
+    first = refused[0]
+    assert first.delivery_id, f"the refused delivery carries no delivery id: {first.summary()}"
+    retried = sink.wait_for(
+        first.event_type or TICKET_CREATED,
+        timeout=target.webhook_timeout + RETRY_WAIT,
+        delivery_id=first.delivery_id,
+        retry=True,
+    )
+    assert retried[0].valid, f"the redelivery must be validly signed: {retried[0].summary()}"
+
+
+@check("webhook-none-for-rejected", "webhooks", "a rejected (400) create fires no event")
+def test_no_event_for_rejected(
+    api: ApiClient, expect: Expect, sink: SinkClient, target: Settings
+) -> None:
+    subject = unique("rejected create")
+    response = api.post(
+        "/tickets", json=ticket_body("rejected", subject=subject, customer_email="not-an-email")
+    )
+    expect.status(response, 400, "a create with an invalid email is rejected")
+    sink.expect_none(
+        TICKET_CREATED, within=min(target.webhook_timeout, EXPECT_NONE_WITHIN), subject=subject
+    )
+
+
+@check(
+    "webhook-none-for-other-workspace",
+    "webhooks",
+    "the other workspace's tickets fire no event at this workspace's endpoint",
+)
+def test_no_event_for_other_workspace(
+    api: ApiClient, expect: Expect, sink: SinkClient, target: Settings
+) -> None:
+    require(target, "other_api_key")
+    _, ticket = create_ticket(api, expect, identity=OTHER, label="other workspace webhook")
+    sink.expect_none(
+        TICKET_CREATED,
+        within=min(target.webhook_timeout, EXPECT_NONE_WITHIN),
+        ticket_id=ticket["id"],
+    )
+
+
+@pytest.fixture(scope="module")
+def sweep(
+    sink: SinkClient,
+    ledger: Ledger,
+    sink_baseline: int,
+    target: Settings,
+    suite_state: object,
+    api: ApiClient,
+    expect: Expect,
+) -> Sweep:
+    """Every event this run caused, matched against every create the suite made (waits once)."""
+    # Never judge an empty ledger: when other checks were deselected, make one ticket and one message.
+    mine = ledger.by_identity(MAIN)
+    if not any(c.event_type == TICKET_CREATED for c in mine) or not any(
+        c.event_type == MESSAGE_CREATED for c in mine
+    ):
+        _, ticket = create_ticket(api, expect, label="webhook sweep")
+        response = api.post(
+            f"/tickets/{ticket['id']}/messages", json={"body": unique("webhook sweep message")}
+        )
+        expect.status(response, 201, "posting a message for the webhook sweep")
+    return collect(sink, ledger, sink_baseline, target.webhook_timeout, suite_state)
+
+
+@final
+@check(
+    "webhook-every-create-fires-once",
+    "webhooks",
+    "every successful create (generated ones too) fires exactly one event within TIXALLO_WEBHOOK_TIMEOUT",
+)
+def test_every_create_fires_once(sweep: Sweep) -> None:
+    sweep.report("delivery")
+
+
+@final
+@check(
+    "webhook-signed-and-fresh",
+    "webhooks",
+    "every event is correctly signed with a fresh timestamp (the sink's verdict is valid)",
+)
+def test_signed(sweep: Sweep) -> None:
+    sweep.report("signature")
+
+
+@final
+@check(
+    "webhook-payload-matches-api",
+    "webhooks",
+    "every payload is valid against the spec's webhooks schema and equals what the API returned",
+)
+def test_payload(sweep: Sweep) -> None:
+    sweep.report("payload")
+
+
+@final
+@check(
+    "webhook-no-double-fire", "webhooks", "no event is delivered twice under different delivery ids"
+)
+def test_no_double_fire(sweep: Sweep) -> None:
+    sweep.report("double-fire")
+
+
+@final
+@check(
+    "webhook-no-unexpected-events",
+    "webhooks",
+    "the endpoint gets no event the suite did not cause (assumes it is the suite's alone)",
+)
+def test_no_unexpected(sweep: Sweep, pytestconfig: pytest.Config) -> None:
+    if pytestconfig.getoption("--tixallo-shared-webhook-endpoint"):
+        pytest.skip(
+            "the endpoint is shared (--tixallo-shared-webhook-endpoint): events the suite did not cause are expected"
+        )
+    sweep.report("unexpected")

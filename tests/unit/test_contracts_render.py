@@ -1,0 +1,101 @@
+"""The contract suite's renderers: curl commands and responses, with secrets redacted."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+
+from contracts._curl import BODY_LIMIT, curl_command, describe, response_text, truncate
+from contracts._exchanges import Exchange
+from contracts._expect import Expect
+from tixallo_qa.redact import Redactor
+
+pytestmark = pytest.mark.unit
+
+KEY = "tx_live_SECRETKEY123456"
+MARKER = "internal-note-marker-abc123"
+
+
+def _exchange(**changes: object) -> Exchange:
+    exchange = Exchange(
+        seq=7,
+        method="POST",
+        url="https://tixallo.example/api/v1/tickets",
+        request_headers={
+            "Authorization": f"Bearer {KEY}",
+            "Content-Type": "application/json",
+            "User-Agent": "x",
+        },
+        request_body=b'{"subject": "it\'s here"}',
+        status=400,
+        response_headers={"Content-Type": "application/json", "Set-Cookie": "session=abc"},
+        response_body=b'{"error": "Invalid input", "echo": "' + MARKER.encode() + b'"}',
+    )
+    for name, value in changes.items():
+        setattr(exchange, name, value)
+    return exchange
+
+
+def test_curl_reproduces_the_request_without_the_key() -> None:
+    command = curl_command(_exchange(), Redactor([KEY]))
+    assert KEY not in command
+    words = shlex.split(command)
+    assert words[:4] == ["curl", "-i", "-X", "POST"]
+    assert "https://tixallo.example/api/v1/tickets" in words
+    assert "Authorization: Bearer <redacted>" in words
+    assert "Content-Type: application/json" in words
+    assert not any(w.startswith("User-Agent") for w in words)
+    assert words[words.index("--data-raw") + 1] == '{"subject": "it\'s here"}'
+
+
+def test_get_without_body_has_no_method_flag() -> None:
+    command = curl_command(_exchange(method="GET", request_body=None), Redactor([KEY]))
+    assert "-X" not in shlex.split(command)
+
+
+def test_response_text_redacts_secret_headers_and_values() -> None:
+    text = response_text(_exchange(), Redactor([KEY, MARKER]))
+    assert text.startswith("HTTP 400")
+    assert "session=abc" not in text and MARKER not in text
+    assert '"error": "Invalid input"' in text
+
+
+def test_long_bodies_are_truncated_saying_how_much() -> None:
+    body = "x" * (BODY_LIMIT + 50)
+    assert truncate(body).endswith("[50 more characters]")
+    text = response_text(_exchange(response_body=body.encode()), Redactor())
+    assert "[50 more characters]" in text
+
+
+def test_transport_error_is_shown_instead_of_a_response() -> None:
+    text = response_text(
+        _exchange(status=None, error=f"ConnectionError: refused for {KEY}"), Redactor([KEY])
+    )
+    assert text == "no response: ConnectionError: refused for <redacted>"
+
+
+def test_describe_puts_request_then_response() -> None:
+    text = describe(_exchange(), Redactor([KEY]))
+    assert (
+        text.index("request #7:")
+        < text.index("curl")
+        < text.index("response:")
+        < text.index("HTTP 400")
+    )
+
+
+def test_expect_message_has_expected_actual_and_no_secret() -> None:
+    message = Expect(Redactor([KEY])).message(
+        f"key {KEY} must be refused", expected=401, actual=f"200 for {KEY}"
+    )
+    assert KEY not in message
+    assert "  expected: 401" in message
+    assert "  actual:   200 for <redacted>" in message
+
+
+def test_expect_that_raises_only_when_false() -> None:
+    expect = Expect(Redactor())
+    expect.that(True, "fine", expected=1, actual=1)
+    with pytest.raises(AssertionError, match="expected: 1"):
+        expect.that(False, "broken", expected=1, actual=2)
