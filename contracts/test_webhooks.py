@@ -148,9 +148,9 @@ def test_no_double_fire(sweep: Sweep) -> None:
     "webhooks",
     "the endpoint gets no event the suite did not cause (assumes it is the suite's alone)",
 )
-def test_no_unexpected(sweep: Sweep, pytestconfig: pytest.Config) -> None:
-    if pytestconfig.getoption("--tixallo-shared-webhook-endpoint"):
+def test_no_unexpected(sweep: Sweep, pytestconfig: pytest.Config, target: Settings) -> None:
+    if target.webhook_shared or pytestconfig.getoption("--tixallo-shared-webhook-endpoint"):
         pytest.skip(
-            "the endpoint is shared (--tixallo-shared-webhook-endpoint): events the suite did not cause are expected"
+            "the endpoint is shared (TIXALLO_WEBHOOK_SHARED=true): events the suite did not cause are expected"
         )
     sweep.report("unexpected")

@@ -26,7 +26,7 @@ class SettingsError(ValueError):
 class _Spec:
     env: str
     attr: str
-    kind: str  # "str", "int", "float", "keys", "choice"
+    kind: str  # "str", "int", "float", "bool", "keys", "choice"
     help: str
     secret: bool = False
     choices: tuple[str, ...] = ()
@@ -34,25 +34,99 @@ class _Spec:
 
 # Every TIXALLO_* setting, in the order a person reads them.
 SETTINGS: tuple[_Spec, ...] = (
-    _Spec("TIXALLO_BASE_URL", "base_url", "str", "base URL of the deployment, e.g. https://tixallo.com/api/v1; unset = start the local reference deployment"),
-    _Spec("TIXALLO_API_KEY", "api_keys", "keys", "key of the workspace under test; comma-separated for a pool of keys", secret=True),
-    _Spec("TIXALLO_OTHER_API_KEY", "other_api_key", "str", "a key of a second workspace (isolation checks)", secret=True),
-    _Spec("TIXALLO_REVOKED_API_KEY", "revoked_api_key", "str", "a revoked key (must get 401)", secret=True),
-    _Spec("TIXALLO_RATE_LIMIT_API_KEY", "rate_limit_api_key", "str", "a spare key the suite may exhaust to check 429 behaviour", secret=True),
-    _Spec("TIXALLO_MERGED_TICKET_ID", "merged_ticket_id", "str", "a ticket of the workspace that was merged into another"),
+    _Spec(
+        "TIXALLO_BASE_URL",
+        "base_url",
+        "str",
+        "base URL of the deployment, e.g. https://tixallo.com/api/v1; unset = start the local reference deployment",
+    ),
+    _Spec(
+        "TIXALLO_API_KEY",
+        "api_keys",
+        "keys",
+        "key of the workspace under test; comma-separated for a pool of keys",
+        secret=True,
+    ),
+    _Spec(
+        "TIXALLO_OTHER_API_KEY",
+        "other_api_key",
+        "str",
+        "a key of a second workspace (isolation checks)",
+        secret=True,
+    ),
+    _Spec(
+        "TIXALLO_REVOKED_API_KEY",
+        "revoked_api_key",
+        "str",
+        "a revoked key (must get 401)",
+        secret=True,
+    ),
+    _Spec(
+        "TIXALLO_RATE_LIMIT_API_KEY",
+        "rate_limit_api_key",
+        "str",
+        "a spare key the suite may exhaust to check 429 behaviour",
+        secret=True,
+    ),
+    _Spec(
+        "TIXALLO_MERGED_TICKET_ID",
+        "merged_ticket_id",
+        "str",
+        "a ticket of the workspace that was merged into another",
+    ),
     _Spec("TIXALLO_NOTED_TICKET_ID", "noted_ticket_id", "str", "a ticket holding an internal note"),
-    _Spec("TIXALLO_INTERNAL_NOTE_MARKER", "internal_note_marker", "str", "a string that appears only in that internal note", secret=True),
-    _Spec("TIXALLO_WEBHOOK_SECRET", "webhook_secret", "str", "signing secret of the webhook endpoint that points at the sink", secret=True),
+    _Spec(
+        "TIXALLO_INTERNAL_NOTE_MARKER",
+        "internal_note_marker",
+        "str",
+        "a string that appears only in that internal note",
+        secret=True,
+    ),
+    _Spec(
+        "TIXALLO_WEBHOOK_SECRET",
+        "webhook_secret",
+        "str",
+        "signing secret of the webhook endpoint that points at the sink",
+        secret=True,
+    ),
     _Spec("TIXALLO_SINK_HOST", "sink_host", "str", "where the webhook sink listens"),
     _Spec("TIXALLO_SINK_PORT", "sink_port", "int", "port of the webhook sink"),
     _Spec("TIXALLO_SINK_PATH", "sink_path", "str", "path the sink receives deliveries on"),
-    _Spec("TIXALLO_WEBHOOK_SCHEME", "webhook_scheme", "choice", "signature scheme the sink verifies", choices=WEBHOOK_SCHEMES),
-    _Spec("TIXALLO_WEBHOOK_TOLERANCE", "webhook_tolerance", "float", "seconds a webhook timestamp may differ from the sink's clock"),
-    _Spec("TIXALLO_WEBHOOK_TIMEOUT", "webhook_timeout", "float", "seconds an event may take to arrive"),
-    _Spec("TIXALLO_RATE_LIMIT", "rate_limit", "int", "requests per minute per key the deployment enforces (0 = none)"),
+    _Spec(
+        "TIXALLO_WEBHOOK_SCHEME",
+        "webhook_scheme",
+        "choice",
+        "signature scheme the sink verifies",
+        choices=WEBHOOK_SCHEMES,
+    ),
+    _Spec(
+        "TIXALLO_WEBHOOK_TOLERANCE",
+        "webhook_tolerance",
+        "float",
+        "seconds a webhook timestamp may differ from the sink's clock",
+    ),
+    _Spec(
+        "TIXALLO_WEBHOOK_SHARED",
+        "webhook_shared",
+        "bool",
+        "the sink's endpoint also receives events the suite did not cause (turns off the unexpected-event check)",
+    ),
+    _Spec(
+        "TIXALLO_WEBHOOK_TIMEOUT", "webhook_timeout", "float", "seconds an event may take to arrive"
+    ),
+    _Spec(
+        "TIXALLO_RATE_LIMIT",
+        "rate_limit",
+        "int",
+        "requests per minute per key the deployment enforces (0 = none)",
+    ),
     _Spec("TIXALLO_PROFILE", "profile", "choice", "how many generated examples", choices=PROFILES),
-    _Spec("TIXALLO_REQUEST_TIMEOUT", "request_timeout", "float", "seconds one API request may take"),
-    _Spec("TIXALLO_REPORT_DIR", "report_dir", "str", "folder that receives one report folder per run"),
+    _Spec(
+        "TIXALLO_REQUEST_TIMEOUT", "request_timeout", "float", "seconds one API request may take"
+    ),
+    _Spec(
+        "TIXALLO_REPORT_DIR", "report_dir", "str", "folder that receives one report folder per run"
+    ),
 )
 _BY_ENV = {s.env: s for s in SETTINGS}
 _BY_ATTR = {s.attr: s for s in SETTINGS}
@@ -76,6 +150,7 @@ class Settings:
     sink_path: str = "/webhooks/tixallo"
     webhook_scheme: str = "tixallo"
     webhook_tolerance: float = 300.0
+    webhook_shared: bool = False
     webhook_timeout: float = 10.0
     rate_limit: int = 60
     profile: str = "standard"
@@ -118,7 +193,12 @@ class Settings:
             value = getattr(self, spec.attr)
             if value is None or value == ():
                 continue
-            env[spec.env] = ",".join(value) if spec.kind == "keys" else str(value)
+            if spec.kind == "keys":
+                env[spec.env] = ",".join(value)
+            elif spec.kind == "bool":
+                env[spec.env] = "true" if value else "false"
+            else:
+                env[spec.env] = str(value)
         return env
 
     def missing(self, *attrs: str) -> list[str]:
@@ -132,7 +212,9 @@ def parse_env_file(path: str | os.PathLike[str]) -> dict[str, str]:
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
-        raise SettingsError(f"env file {p}: cannot be read ({exc.strerror}): pass an existing file to --env-file") from None
+        raise SettingsError(
+            f"env file {p}: cannot be read ({exc.strerror}): pass an existing file to --env-file"
+        ) from None
     values: dict[str, str] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -143,7 +225,9 @@ def parse_env_file(path: str | os.PathLike[str]) -> dict[str, str]:
         name, sep, value = line.partition("=")
         name = name.strip()
         if not sep or not name:
-            raise SettingsError(f"env file {p}, line {number}: expected NAME=value: fix or remove that line")
+            raise SettingsError(
+                f"env file {p}, line {number}: expected NAME=value: fix or remove that line"
+            )
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
@@ -157,15 +241,28 @@ def _convert(spec: _Spec, raw: str, origin: str) -> Any:
         return raw or None
     if spec.kind == "keys":
         return tuple(k.strip() for k in raw.split(",") if k.strip())
+    if spec.kind == "bool":
+        lowered = raw.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("", "0", "false", "no", "off"):
+            return False
+        raise SettingsError(
+            f"{spec.env}={raw!r} ({origin}) is not a boolean: set it to true or false"
+        )
     if spec.kind == "choice":
         if raw not in spec.choices:
-            raise SettingsError(f"{spec.env}={raw!r} ({origin}) is not one of {', '.join(spec.choices)}: set it to one of those")
+            raise SettingsError(
+                f"{spec.env}={raw!r} ({origin}) is not one of {', '.join(spec.choices)}: set it to one of those"
+            )
         return raw
     try:
         number = int(raw) if spec.kind == "int" else float(raw)
     except ValueError:
         kind = "an integer" if spec.kind == "int" else "a number"
-        raise SettingsError(f"{spec.env}={raw!r} ({origin}) is not {kind}: set it to {kind}") from None
+        raise SettingsError(
+            f"{spec.env}={raw!r} ({origin}) is not {kind}: set it to {kind}"
+        ) from None
     return number
 
 
@@ -177,9 +274,13 @@ def _validate(s: Settings) -> None:
                 f"TIXALLO_BASE_URL={s.base_url!r} is not an http(s) URL: set it like https://tixallo.com/api/v1"
             )
     if not 0 <= s.sink_port <= 65535:
-        raise SettingsError(f"TIXALLO_SINK_PORT={s.sink_port} is not a port: use 1-65535 (0 = any free port)")
+        raise SettingsError(
+            f"TIXALLO_SINK_PORT={s.sink_port} is not a port: use 1-65535 (0 = any free port)"
+        )
     if s.rate_limit < 0:
-        raise SettingsError(f"TIXALLO_RATE_LIMIT={s.rate_limit} is negative: use the per-key limit per minute, or 0 for none")
+        raise SettingsError(
+            f"TIXALLO_RATE_LIMIT={s.rate_limit} is negative: use the per-key limit per minute, or 0 for none"
+        )
     for attr in ("webhook_timeout", "request_timeout", "webhook_tolerance"):
         if getattr(s, attr) <= 0:
             raise SettingsError(f"{_BY_ATTR[attr].env}={getattr(s, attr)} must be positive")
@@ -209,7 +310,9 @@ def load_settings(
         if value is None:
             continue
         spec = _BY_ATTR[attr]
-        values[attr] = _convert(spec, value, "from the command line") if isinstance(value, str) else value
+        values[attr] = (
+            _convert(spec, value, "from the command line") if isinstance(value, str) else value
+        )
     settings = Settings(**values)
     _validate(settings)
     return settings
@@ -231,7 +334,9 @@ def from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None
         for spec in SETTINGS
         if getattr(args, f"setting_{spec.attr}", None) is not None
     }
-    return load_settings(env_file=getattr(args, "env_file", None), environ=environ, overrides=overrides)
+    return load_settings(
+        env_file=getattr(args, "env_file", None), environ=environ, overrides=overrides
+    )
 
 
 def format_env(settings: Settings, *, reveal: bool = False) -> str:

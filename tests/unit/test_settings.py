@@ -102,3 +102,10 @@ def test_to_env_round_trips() -> None:
     s = Settings(base_url="https://x.example/api/v1", api_keys=("a", "b"), sink_port=9999)
     assert load_settings(environ=s.to_env()) == s
     assert s.missing("other_api_key", "api_keys") == ["TIXALLO_OTHER_API_KEY"]
+
+
+def test_boolean_settings() -> None:
+    assert load_settings(environ={"TIXALLO_WEBHOOK_SHARED": "yes"}).webhook_shared is True
+    assert load_settings(environ={"TIXALLO_WEBHOOK_SHARED": "0"}).webhook_shared is False
+    with pytest.raises(SettingsError, match="TIXALLO_WEBHOOK_SHARED='maybe'.*true or false"):
+        load_settings(environ={"TIXALLO_WEBHOOK_SHARED": "maybe"})
