@@ -11,6 +11,7 @@ import json
 import math
 import random
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -342,6 +343,16 @@ class _Endpoint:
         await response(scope, receive, send)
 
 
+STALL_EVERY, STALL_FOR = 4.0, 1.0  # seconds: the stall fault's period and pause
+
+
+async def _stall() -> None:
+    """The stall fault: now and then block the whole event loop, like a stop-the-world pause."""
+    while True:
+        await asyncio.sleep(STALL_EVERY - STALL_FOR)
+        time.sleep(STALL_FOR)  # blocking on purpose: no request, no webhook moves meanwhile
+
+
 def create_app(config: ServerConfig, store: Store) -> Starlette:
     """The ASGI app; the dispatcher runs in its lifespan, in the same event loop."""
     dispatcher = Dispatcher(
@@ -355,9 +366,12 @@ def create_app(config: ServerConfig, store: Store) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await dispatcher.start()
+        stall = asyncio.create_task(_stall()) if api.faults.on("stall") else None
         try:
             yield
         finally:
+            if stall is not None:
+                stall.cancel()
             await dispatcher.stop()
 
     async def healthz(request: Request) -> Response:

@@ -116,6 +116,7 @@ CATALOGUE: tuple[Fault, ...] = (
     Fault("load-5xx-under-concurrency", "load", "Planted bug: 500 when more than 4 requests are in flight"),
     Fault("load-webhook-loss", "load", "Planted bug: deliveries beyond 20 per second are silently dropped"),
     Fault("load-ticket-number-race", "load", "Planted bug: ticket numbers are read-then-written, so concurrent creates share numbers"),
+    Fault("stall", "load", "Planted bug: the event loop freezes for 1 s every 4 s (a stop-the-world pause)"),
 )
 # fmt: on
 

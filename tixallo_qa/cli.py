@@ -14,7 +14,10 @@ from tixallo_qa.settings import SettingsError
 # is imported, so a command never pays for (or is broken by) another's imports, locust's
 # gevent patching above all. Each module has ``add_arguments(parser)`` and ``run(args) -> int``.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("run", "verify a deployment end to end: contracts, webhooks, a short load run, a report"),
+    "run": (
+        "run",
+        "verify a deployment end to end: contracts, webhooks, a short load run, a report",
+    ),
     "contracts": ("contracts", "run the contract suite against the configured target"),
     "load": ("load", "run a load test with SLO gates and webhook accounting"),
     "sink": ("sink", "run the webhook sink in the foreground"),

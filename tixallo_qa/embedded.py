@@ -60,7 +60,11 @@ class ChildService:
 
 
 def _start_child(
-    name: str, args: Sequence[str], workdir: Path, env: dict[str, str], timeout: float = START_TIMEOUT
+    name: str,
+    args: Sequence[str],
+    workdir: Path,
+    env: dict[str, str],
+    timeout: float = START_TIMEOUT,
 ) -> ChildService:
     ready = workdir / f"{name}.ready.json"
     ready.unlink(missing_ok=True)
@@ -85,7 +89,9 @@ def _start_child(
             except json.JSONDecodeError:
                 pass  # being written
         if process.poll() is not None:
-            raise EmbeddedError(f"the {name} exited with code {process.returncode} before it was ready:\n{service.log_tail()}")
+            raise EmbeddedError(
+                f"the {name} exited with code {process.returncode} before it was ready:\n{service.log_tail()}"
+            )
         time.sleep(0.02)
     service.stop()
     raise EmbeddedError(f"the {name} was not ready within {timeout:.0f} s:\n{service.log_tail()}")

@@ -48,11 +48,17 @@ class Redactor:
         for name, value in headers.items():
             if name.lower() in SECRET_HEADERS:
                 scheme, _, rest = value.partition(" ")
-                out[name] = f"{scheme} {REDACTED}" if rest and name.lower().endswith("authorization") else REDACTED
+                out[name] = (
+                    f"{scheme} {REDACTED}"
+                    if rest and name.lower().endswith("authorization")
+                    else REDACTED
+                )
             else:
                 out[name] = self.text(value)
         return out
 
 
-def redact_headers(headers: Mapping[str, str], secrets: Iterable[str | None] = ()) -> dict[str, str]:
+def redact_headers(
+    headers: Mapping[str, str], secrets: Iterable[str | None] = ()
+) -> dict[str, str]:
     return Redactor(secrets).headers(headers)

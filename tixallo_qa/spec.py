@@ -57,7 +57,9 @@ def schema_ref(pointer: str) -> dict[str, Any]:
 @functools.cache
 def validator(pointer: str) -> Draft202012Validator:
     """A JSON Schema validator for the schema at ``pointer`` (formats checked)."""
-    return Draft202012Validator(schema_ref(pointer), registry=registry(), format_checker=FormatChecker())
+    return Draft202012Validator(
+        schema_ref(pointer), registry=registry(), format_checker=FormatChecker()
+    )
 
 
 def component(name: str) -> dict[str, Any]:

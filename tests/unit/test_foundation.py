@@ -16,8 +16,18 @@ pytestmark = pytest.mark.unit
 def test_redactor_replaces_every_secret_and_sensitive_headers() -> None:
     r = Redactor(["txk_abcdef", "txk_abcdef_longer", None, ""])
     assert r.text("a txk_abcdef_longer b txk_abcdef") == f"a {REDACTED} b {REDACTED}"
-    headers = r.headers({"Authorization": "Bearer txk_abcdef", "X-Note": "has txk_abcdef", "X-Tixallo-Signature": "sha256=00"})
-    assert headers == {"Authorization": f"Bearer {REDACTED}", "X-Note": f"has {REDACTED}", "X-Tixallo-Signature": REDACTED}
+    headers = r.headers(
+        {
+            "Authorization": "Bearer txk_abcdef",
+            "X-Note": "has txk_abcdef",
+            "X-Tixallo-Signature": "sha256=00",
+        }
+    )
+    assert headers == {
+        "Authorization": f"Bearer {REDACTED}",
+        "X-Note": f"has {REDACTED}",
+        "X-Tixallo-Signature": REDACTED,
+    }
     assert fingerprint("txk_abcdef") == fingerprint("txk_abcdef") != fingerprint("txk_other")
     assert "txk_abcdef" not in fingerprint("txk_abcdef")
 

@@ -64,7 +64,9 @@ def test_key_pool_is_comma_separated() -> None:
         ({"TIXALLO_WEBHOOK_TIMEOUT": "0"}, "TIXALLO_WEBHOOK_TIMEOUT"),
     ],
 )
-def test_malformed_settings_name_the_setting_and_the_fix(env: dict[str, str], fragment: str) -> None:
+def test_malformed_settings_name_the_setting_and_the_fix(
+    env: dict[str, str], fragment: str
+) -> None:
     with pytest.raises(SettingsError) as info:
         load_settings(environ=env)
     assert fragment in str(info.value)
@@ -80,7 +82,11 @@ def test_env_file_errors_name_the_file_and_line(tmp_path) -> None:
 
 
 def test_secrets_stay_out_of_repr_and_formatted_output() -> None:
-    s = Settings(api_keys=("txk_secret_main",), webhook_secret="whsec_topsecret", internal_note_marker="MARK-123")
+    s = Settings(
+        api_keys=("txk_secret_main",),
+        webhook_secret="whsec_topsecret",
+        internal_note_marker="MARK-123",
+    )
     assert "txk_secret_main" not in repr(s)
     assert "whsec_topsecret" not in repr(s)
     shown = format_env(s)
@@ -93,7 +99,9 @@ def test_cli_flags_override_environment() -> None:
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     args = parser.parse_args(["--base-url", "http://127.0.0.1:9/api/v1", "--rate-limit", "0"])
-    s = from_args(args, environ={"TIXALLO_RATE_LIMIT": "60", "TIXALLO_BASE_URL": "https://x.example"})
+    s = from_args(
+        args, environ={"TIXALLO_RATE_LIMIT": "60", "TIXALLO_BASE_URL": "https://x.example"}
+    )
     assert s.base_url == "http://127.0.0.1:9/api/v1"
     assert s.rate_limit == 0
 
@@ -107,5 +115,5 @@ def test_to_env_round_trips() -> None:
 def test_boolean_settings() -> None:
     assert load_settings(environ={"TIXALLO_WEBHOOK_SHARED": "yes"}).webhook_shared is True
     assert load_settings(environ={"TIXALLO_WEBHOOK_SHARED": "0"}).webhook_shared is False
-    with pytest.raises(SettingsError, match="TIXALLO_WEBHOOK_SHARED='maybe'.*true or false"):
+    with pytest.raises(SettingsError, match=r"TIXALLO_WEBHOOK_SHARED='maybe'.*true or false"):
         load_settings(environ={"TIXALLO_WEBHOOK_SHARED": "maybe"})

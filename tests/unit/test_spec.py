@@ -51,7 +51,13 @@ def test_every_part_b_item_is_marked_as_an_assumption() -> None:
     document = spec.load_spec()
     for event in document["webhooks"].values():
         assert "x-tixallo-assumption" in event["post"]
-    for name in ("WebhookEvent", "WebhookDelivery", "WebhookTimestamp", "WebhookSignature", "Limit"):
+    for name in (
+        "WebhookEvent",
+        "WebhookDelivery",
+        "WebhookTimestamp",
+        "WebhookSignature",
+        "Limit",
+    ):
         assert "x-tixallo-assumption" in document["components"]["parameters"][name]
     schemas = document["components"]["schemas"]
     for name in ("TicketCreatedEvent", "TicketMessageCreatedEvent", "AuthorType", "Timestamp"):
@@ -62,7 +68,10 @@ def test_documented_limits_are_in_the_request_schemas() -> None:
     create = spec.component("CreateTicketRequest")["properties"]
     assert (create["subject"]["minLength"], create["subject"]["maxLength"]) == (1, 300)
     assert create["description"]["maxLength"] == 20000
-    assert (create["customer_email"]["format"], create["customer_email"]["maxLength"]) == ("email", 255)
+    assert (create["customer_email"]["format"], create["customer_email"]["maxLength"]) == (
+        "email",
+        255,
+    )
     assert create["customer_name"]["maxLength"] == 120
     assert spec.component("Priority")["enum"] == ["low", "medium", "high", "urgent"]
     assert spec.limit_parameter() == {"type": "integer", "minimum": 1, "maximum": 50, "default": 20}

@@ -23,7 +23,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.env_file and "TIXALLO_WEBHOOK_SECRET" not in os.environ and REFERENCE_ENV.exists():
         # `make serve` then `make sink` should just work: take the local deployment's secret.
         args.env_file = str(REFERENCE_ENV)
-        print(f"using the webhook secret of the local reference deployment ({REFERENCE_ENV})", flush=True)
+        print(
+            f"using the webhook secret of the local reference deployment ({REFERENCE_ENV})",
+            flush=True,
+        )
     # SettingsError and PortInUseError reach tixallo_qa.cli, which prints one line and exits 2.
     return run_foreground(
         from_args(args),

@@ -1,0 +1,152 @@
+"""Webhook accounting: join what the load created with what the sink received, once, at the end.
+
+Each created ticket expects one ``ticket.created`` and each posted message one
+``ticket.message.created``. Lag is measured from the moment the API acknowledged the create
+(its 201 arrived) to the first accepted delivery; a delivery that beats the response counts as 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from load.percentiles import summarize
+
+EVENT_OF_KIND = {"ticket": "ticket.created", "message": "ticket.message.created"}
+_KEY_FIELD = {"ticket.created": "ticket_id", "ticket.message.created": "message_id"}
+SAMPLE = 10
+
+
+def expected_key(record: Mapping[str, Any]) -> tuple[str, str]:
+    """(event type, id) of the webhook a created record must cause."""
+    event_type = EVENT_OF_KIND[record["kind"]]
+    return event_type, str(record[_KEY_FIELD[event_type]])
+
+
+def event_key(event: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(event type, id) a recorded delivery is about, or None for an event type we do not create."""
+    event_type = event.get("event_type")
+    field_name = _KEY_FIELD.get(str(event_type))
+    if field_name is None:
+        return None
+    ident = event.get(field_name)
+    if ident is None and isinstance(event.get("payload"), Mapping):
+        ident = event["payload"].get(field_name)
+    return (str(event_type), str(ident)) if ident is not None else None
+
+
+def accepted(event: Mapping[str, Any]) -> bool:
+    """A delivery that counts: authentic (verdict valid) and acknowledged 2xx by the sink."""
+    return event.get("verdict") == "valid" and 200 <= int(event.get("status") or 0) < 300
+
+
+@dataclass
+class EventTypeAccount:
+    """Figures of one event type."""
+
+    expected: int = 0
+    delivered: int = 0
+    lost: int = 0
+    double_fires: int = 0
+    retries: int = 0
+    lags_ms: list[float] = field(default_factory=list)
+    lost_ids: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        lag = summarize(self.lags_ms)
+        return {
+            "expected": self.expected,
+            "delivered": self.delivered,
+            "lost": self.lost,
+            "double_fires": self.double_fires,
+            "retries": self.retries,
+            "lag_ms": lag,
+            "lost_sample": self.lost_ids[:SAMPLE],
+        }
+
+
+@dataclass
+class Accounting:
+    """The join's result, per event type and in total."""
+
+    by_type: dict[str, EventTypeAccount]
+    unexpected: int = (
+        0  # accepted deliveries about ids this run did not create (or did not see acknowledged)
+    )
+    rejected: int = 0  # deliveries the sink refused (bad signature, stale, malformed)
+
+    @property
+    def expected(self) -> int:
+        return sum(a.expected for a in self.by_type.values())
+
+    @property
+    def lost(self) -> int:
+        return sum(a.lost for a in self.by_type.values())
+
+    @property
+    def delivered(self) -> int:
+        return sum(a.delivered for a in self.by_type.values())
+
+    @property
+    def double_fires(self) -> int:
+        return sum(a.double_fires for a in self.by_type.values())
+
+    @property
+    def lags_ms(self) -> list[float]:
+        return [lag for a in self.by_type.values() for lag in a.lags_ms]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "expected": self.expected,
+            "delivered": self.delivered,
+            "lost": self.lost,
+            "double_fires": self.double_fires,
+            "retries": sum(a.retries for a in self.by_type.values()),
+            "unexpected": self.unexpected,
+            "rejected": self.rejected,
+            "lag_ms": summarize(self.lags_ms),
+            "by_event_type": {k: v.as_dict() for k, v in sorted(self.by_type.items())},
+        }
+
+
+def join(created: Iterable[Mapping[str, Any]], events: Iterable[Mapping[str, Any]]) -> Accounting:
+    """Match every created record to its deliveries: lag, loss, double fires (distinct delivery ids)."""
+    deliveries: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    rejected = 0
+    for event in events:
+        key = event_key(event)
+        if key is None:
+            continue
+        if not accepted(event):
+            rejected += 1
+            continue
+        deliveries.setdefault(key, []).append(event)
+    result = Accounting({t: EventTypeAccount() for t in EVENT_OF_KIND.values()})
+    seen: set[tuple[str, str]] = set()
+    for record in created:
+        key = expected_key(record)
+        if key in seen:
+            continue  # a record reported twice (a resent batch) is one action
+        seen.add(key)
+        account = result.by_type[key[0]]
+        account.expected += 1
+        got = deliveries.get(key)
+        if not got:
+            account.lost += 1
+            account.lost_ids.append(key[1])
+            continue
+        account.delivered += 1
+        first = min(float(e["received_at"]) for e in got)
+        account.lags_ms.append(max(0.0, first - float(record["acked_at"])) * 1000.0)
+        ids = [e.get("delivery_id") for e in got]
+        if None in ids:
+            # Without delivery ids a retry cannot be told from a second event: count them all.
+            account.double_fires += len(ids) - 1
+        else:
+            # Retries repeat a delivery id (at-least-once, allowed); a second id is a second event.
+            account.double_fires += len(set(ids)) - 1
+            account.retries += len(ids) - len(set(ids))
+    result.unexpected = sum(len(v) for k, v in deliveries.items() if k not in seen)
+    result.rejected = rejected
+    return result

@@ -1,0 +1,445 @@
+"""``run_load``: plan, start what is missing, run locust in a child process, join, gate, report.
+
+Locust never runs in this process (it patches the stdlib with gevent): the child is
+``python -m locust -f load/scenario/locustfile.py``; this side only reads the files it writes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from load import files, planning, report, stats
+from load.integrity import IntegrityResult, read_back
+from load.options import ChildPlan, LoadOptions, dumps
+from load.safety import LoadRefusedError, check_target
+from load.slo import (
+    IntegrityFigures,
+    Measurements,
+    OpenModelFigures,
+    SloConfig,
+    SloRow,
+    WebhookFigures,
+    breached,
+    evaluate,
+)
+from tixallo_qa.embedded import (
+    DEFAULT_POOL_SIZE,
+    ChildService,
+    Embedded,
+    sink_is_up,
+    start_embedded,
+    start_sink,
+)
+from tixallo_qa.netutil import free_port
+from tixallo_qa.ratelimit import required_keys
+from tixallo_qa.redact import Redactor
+from tixallo_qa.settings import Settings
+
+LOCUSTFILE = Path(__file__).resolve().parent / "scenario" / "locustfile.py"
+EXIT_PASS, EXIT_BREACH, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2, 3
+MAX_EMBEDDED_KEYS = 2000
+# Beyond the run's own duration: stopping, the webhook wait, locust's reports.
+CHILD_GRACE = 90.0
+
+
+@dataclass
+class LoadResult:
+    """What a run produced: its exit code, the SLO rows, the summary, and where the files are."""
+
+    exit_code: int
+    rows: list[SloRow]
+    summary: dict[str, Any]
+    report_dir: Path
+    paths: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == EXIT_PASS
+
+    @property
+    def breached(self) -> list[str]:
+        """Names of the SLOs that failed."""
+        return [r.slo for r in self.rows if r.failed]
+
+
+def default_report_dir(settings: Settings) -> Path:
+    return Path(settings.report_dir) / f"load-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def _embedded_pool(options: LoadOptions, rate_limit: int) -> int:
+    """Keys to seed so the asked-for rate fits (the embedded run behaves like a real paced one)."""
+    rate = planning.asked_rate(options)
+    if rate_limit <= 0 or math.isinf(rate):
+        return DEFAULT_POOL_SIZE
+    need = required_keys(rate, rate_limit) + options.processes
+    return max(DEFAULT_POOL_SIZE, min(MAX_EMBEDDED_KEYS, math.ceil(need * 1.2)))
+
+
+def run_load(
+    settings: Settings,
+    options: LoadOptions | None = None,
+    *,
+    slo: SloConfig | None = None,
+    report_dir: str | Path | None = None,
+    allow_remote: bool = False,
+    faults: Sequence[str] = (),
+    console: Console | None = None,
+    quiet: bool = False,
+    distributed_workers: int = 0,
+    master_bind_port: int | None = None,
+    **changes: Any,
+) -> LoadResult:
+    """Run one bounded load test and gate it; raises ``LoadRefusedError`` before starting when refused.
+
+    ``changes`` override ``options`` fields (``duration=10, users=5``, or ``rate=50`` for the open
+    model). With no ``settings.base_url`` the reference deployment and a sink are started (with
+    ``faults``) and stopped again. ``distributed_workers`` > 0 runs a locust master that waits for
+    that many ``tixallo-qa load --worker`` processes instead of forking its own.
+    """
+    if "rate" in changes and changes["rate"] is not None and "model" not in changes:
+        changes["model"] = "open"
+    options = dataclasses.replace(options or LoadOptions(), **changes)
+    slo = slo or SloConfig()
+    console = console or report.make_console(quiet)
+    say = console if not quiet else report.make_console(quiet=True)
+    if faults and not settings.embedded:
+        raise LoadRefusedError(
+            "faults can be planted only in the embedded reference deployment (no TIXALLO_BASE_URL)"
+        )
+    started: list[Embedded | ChildService] = []
+    try:
+        if settings.embedded:
+            pool = _embedded_pool(options, settings.rate_limit)
+            with say.status("starting the reference deployment and the webhook sink"):
+                embedded = start_embedded(settings, faults=faults, pool_size=pool)
+            started.append(embedded)
+            settings = embedded.settings
+        assert settings.base_url is not None
+        check_target(settings.base_url, allow_remote=allow_remote)
+        slices = max(options.processes, distributed_workers or 0)
+        rate_plan = planning.plan(
+            dataclasses.replace(options, processes=slices),
+            len(settings.api_keys),
+            settings.rate_limit,
+        )
+        if not rate_plan.ok:
+            raise LoadRefusedError(f"rate plan: {rate_plan.message}")
+        run_dir = Path(report_dir) if report_dir else default_report_dir(settings)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        sink_url, since = _sink(settings, options, run_dir, started)
+        plan = ChildPlan(
+            options=options,
+            run_id=uuid.uuid4().hex[:8],
+            out_dir=str(run_dir.resolve()),
+            slices=slices,
+            streams=slices,
+            sink_url=sink_url,
+            sink_since=since,
+            webhook_timeout=settings.webhook_timeout,
+            distributed=distributed_workers > 0,
+        )
+        say.print(f"load: {rate_plan.message}", highlight=False)
+        code = _run_child(settings, plan, run_dir, say, distributed_workers, master_bind_port)
+        return _finish(settings, plan, rate_plan.as_dict(), slo, run_dir, code, console)
+    finally:
+        for service in reversed(started):
+            service.stop()
+
+
+def _sink(
+    settings: Settings, options: LoadOptions, run_dir: Path, started: list[Any]
+) -> tuple[str | None, int]:
+    """The sink's URL and its last seq before the run (starting a local sink when none answers)."""
+    if not options.webhooks:
+        return None, 0
+    from webhook_sink.client import SinkClient
+
+    url = settings.sink_url
+    if not sink_is_up(url):
+        if not settings.webhook_secret and settings.webhook_scheme != "none":
+            raise LoadRefusedError(
+                f"no webhook sink answers at {url} and none can be started without TIXALLO_WEBHOOK_SECRET: "
+                "set it (the secret of the endpoint pointing at the sink), start 'tixallo-qa sink', "
+                "or pass --no-webhooks to skip webhook accounting"
+            )
+        workdir = Path(tempfile.mkdtemp(prefix="tixallo-load-sink-"))
+        started.append(
+            start_sink(
+                workdir,
+                secret=settings.webhook_secret,
+                host=settings.sink_host,
+                port=settings.sink_port,
+                path=settings.sink_path,
+                scheme=settings.webhook_scheme,
+            )
+        )
+    with SinkClient(url) as sink:
+        return url, int(sink.health().get("last_seq") or 0)
+
+
+def child_command(
+    plan: ChildPlan,
+    base_url: str,
+    *,
+    distributed_workers: int = 0,
+    master_bind_port: int | None = None,
+) -> list[str]:
+    """The locust command line of the join point (plain, ``--processes`` or ``--master``)."""
+    o = plan.options
+    classes = ["OpenModelUser"] if o.model == "open" else [
+        name for name, cls in (("IntegratorUser", "integrator"), ("AgentUser", "agent")) if o.user_weights.get(cls, 0) > 0
+    ]  # fmt: skip
+    users = plan.streams if o.model == "open" else o.users
+    spawn_rate = o.spawn_rate or max(1.0, float(users))
+    out = Path(plan.out_dir)
+    backstop = math.ceil(o.duration + plan.webhook_timeout + plan.stop_grace + 30)
+    cmd = [
+        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+        "--host", base_url, "-u", str(users), "-r", f"{spawn_rate:g}",
+        "-t", f"{backstop}s", "--stop-timeout", f"{plan.stop_grace:g}",
+        "--csv", str(out / files.LOCUST_PREFIX), "--csv-full-history",
+        "--html", str(out / files.LOCUST_HTML), "--json-file", str(out / files.LOCUST_JSON),
+        "--exit-code-on-error", "0", "--only-summary",
+        "--tixallo-plan", dumps(plan.to_json()),
+    ]  # fmt: skip
+    if distributed_workers:
+        cmd += [
+            "--master",
+            "--expect-workers",
+            str(distributed_workers),
+            "--expect-workers-max-wait",
+            "120",
+        ]
+        if master_bind_port:
+            cmd += ["--master-bind-port", str(master_bind_port)]
+    elif o.processes > 1:
+        # A free port of our own: on locust's default 5557, concurrent runs adopt each other's workers.
+        port = master_bind_port or free_port()
+        cmd += [
+            "--processes",
+            str(o.processes),
+            "--master-bind-port",
+            str(port),
+            "--master-port",
+            str(port),
+        ]
+    return [*cmd, *classes]
+
+
+def _run_child(
+    settings: Settings,
+    plan: ChildPlan,
+    run_dir: Path,
+    console: Console,
+    workers: int,
+    bind_port: int | None,
+) -> int:
+    env = {**os.environ, **settings.to_env(), "PYTHONUNBUFFERED": "1"}
+    assert settings.base_url is not None
+    cmd = child_command(
+        plan, settings.base_url, distributed_workers=workers, master_bind_port=bind_port
+    )
+    limit = (
+        plan.options.duration
+        + plan.webhook_timeout
+        + plan.stop_grace
+        + CHILD_GRACE
+        + (120 if workers else 0)
+    )
+    log_path = run_dir / files.LOCUST_LOG
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(run_dir)
+        )
+        with console.status(
+            f"load: running {plan.options.model} model for {plan.options.duration:g} s (locust log: {log_path})"
+        ):
+            try:
+                code = process.wait(timeout=limit)
+            except subprocess.TimeoutExpired:
+                # The hard stop: a run never outlives its bound, whatever locust does.
+                process.send_signal(signal.SIGINT)
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+                code = EXIT_ERROR
+            except BaseException:
+                process.kill()
+                process.wait()
+                raise
+    # Locust logs requests' failure messages; keys must never reach a file a person reads.
+    redactor = Redactor(settings.secrets)
+    log_path.write_text(redactor.text(log_path.read_text(errors="replace")), encoding="utf-8")
+    return code
+
+
+def _finish(
+    settings: Settings,
+    plan: ChildPlan,
+    rate_plan: dict[str, Any],
+    slo: SloConfig,
+    run_dir: Path,
+    child_code: int,
+    console: Console,
+) -> LoadResult:
+    redactor = Redactor(settings.secrets)
+    figures = stats.read(run_dir)
+    if figures is None:
+        tail = "\n".join(
+            (run_dir / files.LOCUST_LOG).read_text(errors="replace").splitlines()[-20:]
+        )
+        failure = {
+            "error": f"locust exited with code {child_code} and wrote no statistics",
+            "log_tail": tail,
+        }
+        files.write_json(run_dir / files.SUMMARY, failure)
+        console.print(
+            f"[red]load: locust failed (exit {child_code}); last lines of {run_dir / files.LOCUST_LOG}:[/]\n{tail}"
+        )
+        return LoadResult(EXIT_ERROR, [], failure, run_dir, {"summary": run_dir / files.SUMMARY})
+    created = files.read_jsonl(run_dir / files.CREATED)
+    accounting = files.read_json(run_dir / files.ACCOUNTING)
+    counts = files.read_json(run_dir / files.COUNTS, {}) or {}
+    integrity = _integrity(settings, plan, created, redactor, slo)
+    webhooks = _webhook_figures(accounting)
+    o = plan.options
+    measurements = Measurements(
+        endpoints=figures.endpoints,
+        requests=figures.requests,
+        failures=figures.failures,
+        rate_limited=sum(figures.rate_limited.values()),
+        webhooks=webhooks,
+        integrity=_integrity_figures(integrity),
+        open_model=OpenModelFigures(
+            counts.get("scheduled", 0), counts.get("late", 0), counts.get("dropped", 0)
+        )
+        if o.model == "open"
+        else None,
+        measure_limiter=o.measure_limiter,
+    )
+    rows = evaluate(slo, measurements)
+    if isinstance(accounting, dict) and accounting.get("error"):
+        rows.append(
+            SloRow("webhook accounting", "sink answers", "error", "FAIL", str(accounting["error"]))
+        )
+    failed = breached(rows)
+    exit_code = EXIT_BREACH if failed else (EXIT_ERROR if child_code not in (0, 1) else EXIT_PASS)
+    paths = {
+        "html": run_dir / files.LOCUST_HTML,
+        "csv": run_dir / f"{files.LOCUST_PREFIX}_stats.csv",
+        "summary": run_dir / files.SUMMARY,
+        **report.write_pictures(
+            run_dir,
+            files.read_json(run_dir / files.TIMELINE, {}) or {},
+            files.read_json(run_dir / files.LAGS, {}) or {},
+        ),
+    }
+    summary: dict[str, Any] = {
+        "run_id": plan.run_id,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "target": settings.base_url,
+        "sink": plan.sink_url,
+        "model": o.model,
+        "options": o.to_json(),
+        "rate_plan": rate_plan,
+        "requests": {
+            "total": figures.requests,
+            "failures": figures.failures,
+            "rate_limited": sum(figures.rate_limited.values()),
+            "duration_s": round(figures.duration, 2),
+            "per_second": round(figures.rps, 1),
+        },
+        "endpoints": {k: dataclasses.asdict(v) for k, v in sorted(figures.endpoints.items())},
+        "open_model": counts if o.model == "open" else None,
+        "webhooks": accounting,
+        "integrity": integrity.as_dict() if integrity else None,
+        "slo": {
+            "config": slo.to_json(),
+            "rows": [r.as_dict() for r in rows],
+            "breached": [r.slo for r in failed],
+        },
+        "exit_code": exit_code,
+        "locust_exit_code": child_code,
+        "files": {k: str(v) for k, v in paths.items()},
+    }
+    # Belt and braces: nothing in the summary should hold a secret.
+    text = redactor.text(json.dumps(summary, indent=2, sort_keys=True, default=str))
+    (run_dir / files.SUMMARY).write_text(text + "\n", encoding="utf-8")
+    report.print_slo_table(rows, console, redactor)
+    verdict = (
+        "[green]passed[/]"
+        if exit_code == EXIT_PASS
+        else f"[bold red]failed[/] ({', '.join(r.slo for r in failed) or 'locust error'})"
+    )
+    console.print(
+        f"load: {figures.requests} requests at {figures.rps:.1f}/s, {verdict}; report: {run_dir}",
+        highlight=False,
+    )
+    return LoadResult(exit_code, rows, summary, run_dir, paths)
+
+
+def _integrity_figures(result: IntegrityResult | None) -> IntegrityFigures | None:
+    if result is None:
+        return None
+    problem = result.mismatches[0] if result.mismatches else ""
+    if result.duplicates and not problem:
+        number, ids = next(iter(sorted(result.duplicates.items())))
+        problem = f"ticket_number {number} was given to {len(ids)} tickets: {', '.join(ids[:3])}"
+    return IntegrityFigures(
+        tickets=result.tickets,
+        duplicate_numbers=len(result.duplicates),
+        readback_checked=result.checked,
+        readback_mismatches=len(result.mismatches),
+        first_problem=problem,
+    )
+
+
+def _webhook_figures(accounting: Any) -> WebhookFigures | None:
+    if not isinstance(accounting, dict) or "expected" not in accounting:
+        return None
+    lag = accounting.get("lag_ms") or {}
+    return WebhookFigures(
+        expected=int(accounting["expected"]),
+        delivered=int(accounting["delivered"]),
+        lost=int(accounting["lost"]),
+        double_fires=int(accounting["double_fires"]),
+        lag_p95_ms=lag.get("p95"),
+    )
+
+
+def _integrity(
+    settings: Settings,
+    plan: ChildPlan,
+    created: list[dict[str, Any]],
+    redactor: Redactor,
+    slo: SloConfig,
+) -> IntegrityResult | None:
+    if not slo.integrity or not created:
+        return None
+    assert settings.base_url is not None
+    return read_back(
+        settings.base_url,
+        settings.api_keys,
+        settings.rate_limit,
+        created,
+        size=plan.options.readback_sample,
+        timeout=settings.request_timeout,
+        redactor=redactor,
+    )

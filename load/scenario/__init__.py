@@ -1,0 +1,1 @@
+"""The locust side of ``load/``: imported only inside the locust child process (locust patches the stdlib)."""

@@ -1,0 +1,116 @@
+"""The four API actions of the scenarios, each recording what it created for accounting and integrity."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import os
+import random
+from collections.abc import MutableSequence
+from typing import Any
+
+from load.options import ENDPOINTS
+from load.scenario.pacing import Pacer, Reply
+from load.scenario.state import STATE
+from tixallo_qa import spec
+
+_counter = itertools.count(1)
+
+
+@functools.cache
+def _priorities() -> tuple[str, ...]:
+    return tuple(spec.component("Priority")["enum"])
+
+
+@functools.cache
+def _list_limit() -> int:
+    return int(spec.limit_parameter().get("default", 20))
+
+
+def _name(action: str) -> str:
+    return ENDPOINTS[action].split(" ", 1)[1]
+
+
+def create_ticket(
+    client: Any, pacer: Pacer, run_id: str, *, intended: float | None = None
+) -> Reply:
+    n = next(_counter)
+    tag = f"{run_id}-{os.getpid()}-{n}"
+    body = {
+        "subject": f"Load {tag}: cannot log in",
+        "description": f"Ticket {tag} created by tixallo-qa load.",
+        "customer_email": f"load-{tag}@example.com",
+        "customer_name": f"Load Customer {n}",
+        "priority": random.choice(_priorities()),
+    }
+    reply = pacer.call(
+        client, "POST", "/tickets", name=_name("create"), json=body, intended=intended
+    )
+    if reply.status == 201 and isinstance(reply.data, dict) and reply.data.get("id"):
+        STATE.collector.record_created(
+            {
+                "kind": "ticket",
+                "ticket_id": reply.data["id"],
+                "ticket_number": reply.data.get("ticket_number"),
+                "acked_at": reply.acked_at,
+                "sent_at": reply.sent_at,
+                "sent": body,
+            }
+        )
+        STATE.recent.append(reply.data["id"])
+    return reply
+
+
+def add_message(
+    client: Any, pacer: Pacer, ticket_id: str, *, intended: float | None = None
+) -> Reply:
+    body = {"body": f"Reply {next(_counter)} from tixallo-qa load."}
+    path = f"/tickets/{ticket_id}/messages"
+    reply = pacer.call(client, "POST", path, name=_name("message"), json=body, intended=intended)
+    if reply.status == 201 and isinstance(reply.data, dict) and reply.data.get("id"):
+        STATE.collector.record_created(
+            {
+                "kind": "message",
+                "ticket_id": ticket_id,
+                "message_id": reply.data["id"],
+                "acked_at": reply.acked_at,
+                "sent_at": reply.sent_at,
+                "sent": body,
+            }
+        )
+    return reply
+
+
+def list_tickets(
+    client: Any,
+    pacer: Pacer,
+    seen: MutableSequence[str] | None = None,
+    *,
+    intended: float | None = None,
+) -> Reply:
+    reply = pacer.call(
+        client, "GET", f"/tickets?limit={_list_limit()}", name=_name("list"), intended=intended
+    )
+    if seen is not None and isinstance(reply.data, list):
+        seen[:] = [t["id"] for t in reply.data if isinstance(t, dict) and t.get("id")]
+    return reply
+
+
+def get_ticket(
+    client: Any, pacer: Pacer, ticket_id: str, *, intended: float | None = None
+) -> Reply:
+    return pacer.call(client, "GET", f"/tickets/{ticket_id}", name=_name("get"), intended=intended)
+
+
+def perform(
+    action: str, client: Any, pacer: Pacer, run_id: str, *, intended: float | None = None
+) -> Reply:
+    """One action of the open model's mix; reads and messages use tickets this process created."""
+    known = STATE.recent
+    if action == "create" or (action in ("message", "get") and not known):
+        return create_ticket(client, pacer, run_id, intended=intended)
+    if action == "message":
+        return add_message(client, pacer, random.choice(known), intended=intended)
+    if action == "get":
+        return get_ticket(client, pacer, random.choice(known), intended=intended)
+    return list_tickets(client, pacer, intended=intended)

@@ -1,0 +1,144 @@
+"""The join point (master or single process): gathers every process's batches, joins with the sink once."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import gevent
+from locust.env import Environment
+from locust.stats import StatsError
+
+from load import files
+from load.accounting import Accounting, accepted, event_key, expected_key, join
+from load.options import ChildPlan
+from load.percentiles import merge
+from webhook_sink.client import SinkClient
+
+log = logging.getLogger("tixallo.load")
+WEBHOOK = "WEBHOOK"  # request type of the lag rows in locust's statistics
+POLL = 0.25
+_EVENT_FIELDS = (
+    "seq",
+    "event_type",
+    "ticket_id",
+    "message_id",
+    "delivery_id",
+    "verdict",
+    "status",
+    "received_at",
+)
+
+
+class WebhookLostError(Exception):
+    """No accepted delivery arrived for a created ticket or message."""
+
+
+class Aggregator:
+    def __init__(self) -> None:
+        self.created: list[dict[str, Any]] = []
+        self.timeline: dict[str, dict[int, dict[int, int]]] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, batch: dict[str, Any]) -> None:
+        self.created.extend(batch.get("created", []))
+        for name, seconds in batch.get("timeline", {}).items():
+            mine = self.timeline.setdefault(name, {})
+            for second, hist in seconds.items():
+                merge(mine.setdefault(int(second), {}), {int(b): c for b, c in hist.items()})
+        for name, n in batch.get("counts", {}).items():
+            self.counts[name] = self.counts.get(name, 0) + int(n)
+
+    def finish(self, environment: Environment, plan: ChildPlan) -> None:
+        """Write what the processes reported, then account webhooks (files, then locust rows)."""
+        out = Path(plan.out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        files.write_jsonl(out / files.CREATED, self.created)
+        files.write_json(
+            out / files.TIMELINE,
+            {k: {str(s): h for s, h in v.items()} for k, v in self.timeline.items()},
+        )
+        files.write_json(out / files.COUNTS, self.counts)
+        if not (plan.options.webhooks and plan.sink_url):
+            return
+        try:
+            events = self._collect(plan)
+        except Exception as exc:  # the sink is gone: say so in the report rather than crash the run
+            log.error("webhook accounting failed: %s", exc)
+            files.write_json(
+                out / files.ACCOUNTING, {"error": f"the sink could not be queried: {exc}"}
+            )
+            return
+        accounting = join(self.created, events)
+        files.write_json(out / files.ACCOUNTING, accounting.as_dict())
+        files.write_json(
+            out / files.LAGS,
+            {t: [round(v, 1) for v in a.lags_ms] for t, a in accounting.by_type.items()},
+        )
+        self._log_rows(environment, accounting, plan.webhook_timeout)
+        self._mark(plan)
+
+    def _collect(self, plan: ChildPlan) -> list[dict[str, Any]]:
+        """The sink's events since the run began, polling until every create is matched or time is up."""
+        assert plan.sink_url is not None
+        expected = {expected_key(r) for r in self.created}
+        last_ack = max((float(r["acked_at"]) for r in self.created), default=time.time())
+        deadline = max(last_ack + plan.webhook_timeout, time.time() + 1.0)
+        found: dict[int, dict[str, Any]] = {}
+        seen: set[tuple[str, str]] = set()
+        since = plan.sink_since
+        with SinkClient(plan.sink_url) as sink:
+            while True:
+                batch = sink.events(since=since, limit=10_000)
+                for e in batch:
+                    found[e.seq] = {name: getattr(e, name) for name in _EVENT_FIELDS}
+                    since = max(since, e.seq)
+                    key = event_key(found[e.seq])
+                    if key is not None and accepted(found[e.seq]):
+                        seen.add(key)
+                if len(batch) == 10_000:
+                    continue
+                if expected <= seen or time.time() >= deadline:
+                    break
+                gevent.sleep(POLL)
+        return [found[s] for s in sorted(found)]
+
+    def _log_rows(self, environment: Environment, accounting: Accounting, timeout: float) -> None:
+        """Lag as its own rows (request type WEBHOOK), kept out of the Aggregated API row."""
+        stats = environment.runner.stats if environment.runner else environment.stats
+        for event_type, account in accounting.by_type.items():
+            if not account.expected:
+                continue
+            name = f"{event_type} lag"
+            entry = stats.get(name, WEBHOOK)
+            for lag in account.lags_ms:
+                entry.log(round(lag), 0)
+            if account.lost:
+                error = WebhookLostError(f"no accepted delivery within {timeout:g} s of the create")
+                for _ in range(account.lost):
+                    entry.log_error(error)
+                key = StatsError.create_key(WEBHOOK, name, error)
+                stats.errors.setdefault(key, StatsError(WEBHOOK, name, error, occurrences=0))
+                stats.errors[key].occurrences += account.lost
+
+    def _mark(self, plan: ChildPlan) -> None:
+        """Tell the sink when each action happened, so its own page and stats show the lag too."""
+        assert plan.sink_url is not None
+        marks = [
+            {
+                "event_type": t,
+                "ticket_id": r["ticket_id"],
+                "message_id": r.get("message_id"),
+                "action_at": r["acked_at"],
+            }
+            for r in self.created
+            for t in [expected_key(r)[0]]
+        ]
+        try:
+            with SinkClient(plan.sink_url) as sink:
+                for i in range(0, len(marks), 5000):
+                    sink.mark_many(marks[i : i + 5000])
+        except Exception as exc:  # marks are a courtesy to the sink's page; the join is done
+            log.warning("could not send marks to the sink: %s", exc)

@@ -1,0 +1,126 @@
+"""The locustfile ``tixallo-qa load`` runs in a child process: scenarios, batching, the end-of-run join.
+
+Every load process reports what it created to the join point (the master, or itself when alone)
+in batches over locust's runner messages, so workers on other machines are accounted too. The
+join point stops the run after its duration, joins with the sink once, and only then quits, so
+the webhook lag rows reach locust's HTML and CSV.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import gevent
+from locust import events
+from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
+
+from load.options import ChildPlan
+from load.scenario.aggregator import Aggregator
+from load.scenario.open_model import OpenModelUser
+from load.scenario.state import STATE
+from load.scenario.users import AgentUser, IntegratorUser
+
+__all__ = ["AgentUser", "IntegratorUser", "OpenModelUser"]
+
+MESSAGE = "tixallo_batch"
+FLUSH_EVERY = 1.0
+# After stopping, locust's CSV writer runs once a second: give it one pass over the lag rows.
+CSV_SETTLE = 1.2
+
+_aggregator = Aggregator()
+_greenlets: dict[str, gevent.Greenlet] = {}
+_workers: set[str] = set()
+
+
+@events.init_command_line_parser.add_listener
+def _arguments(parser: Any) -> None:
+    parser.add_argument(
+        "--tixallo-plan", default="", include_in_web_ui=False, help="set by tixallo-qa load"
+    )
+
+
+@events.init.add_listener
+def _init(environment: Environment, **_: Any) -> None:
+    if isinstance(environment.runner, MasterRunner):
+        environment.runner.register_message(MESSAGE, _on_batch)
+    environment.events.request.add_listener(STATE.collector.on_request)
+    raw = getattr(environment.parsed_options, "tixallo_plan", "")
+    if raw:
+        # Class weights matter where users are dispatched: the master, or the single process.
+        weights = ChildPlan.from_json(json.loads(raw)).options.user_weights
+        IntegratorUser.weight = weights.get("integrator", 1.0)
+        AgentUser.weight = weights.get("agent", 1.0)
+
+
+def _on_batch(environment: Environment, msg: Any, **_: Any) -> None:
+    _workers.add(msg.node_id)
+    _aggregator.add(msg.data)
+
+
+def _plan(environment: Environment) -> ChildPlan:
+    raw = getattr(environment.parsed_options, "tixallo_plan", "")
+    if not raw:
+        raise RuntimeError("no --tixallo-plan: run this locustfile through 'tixallo-qa load'")
+    return ChildPlan.from_json(json.loads(raw))
+
+
+@events.test_start.add_listener
+def _test_start(environment: Environment, **_: Any) -> None:
+    runner = environment.runner
+    plan = _plan(environment)
+    if not isinstance(runner, MasterRunner):
+        STATE.configure(
+            getattr(environment.parsed_options, "tixallo_plan", ""),
+            getattr(runner, "worker_index", 0),
+        )
+        OpenModelUser.concurrency = plan.options.max_in_flight
+        if isinstance(runner, WorkerRunner) and "flush" not in _greenlets:
+            _greenlets["flush"] = gevent.spawn(_flush_loop, runner)
+    if not isinstance(runner, WorkerRunner) and "conduct" not in _greenlets:
+        _greenlets["conduct"] = gevent.spawn(_conduct, environment, plan)
+
+
+def _flush(runner: Any) -> None:
+    batch = STATE.collector.take()
+    if isinstance(runner, WorkerRunner):
+        if batch["created"] or batch["timeline"] or any(batch["counts"].values()):
+            runner.send_message(MESSAGE, batch)
+    else:
+        _aggregator.add(batch)
+
+
+def _flush_loop(runner: WorkerRunner) -> None:
+    while True:
+        gevent.sleep(FLUSH_EVERY)
+        _flush(runner)
+
+
+@events.test_stop.add_listener
+def _test_stop(environment: Environment, **_: Any) -> None:
+    if isinstance(environment.runner, MasterRunner):
+        return
+    flusher = _greenlets.pop("flush", None)
+    if flusher is not None:
+        flusher.kill(block=True)
+    # Sent before the worker reports "stopped", so the master has every id when it joins.
+    _flush(environment.runner)
+
+
+def _conduct(environment: Environment, plan: ChildPlan) -> None:
+    """Stop after the duration, join once, then quit (locust writes its reports after this)."""
+    gevent.sleep(plan.options.duration)
+    runner = environment.runner
+    assert runner is not None
+    runner.stop()
+    _aggregator.finish(environment, plan)
+    gevent.sleep(CSV_SETTLE)
+    if isinstance(runner, MasterRunner) and plan.distributed:
+        # A stopped worker is no client of the master until it reports ready again (after the
+        # stop timeout), so a quit sent now would miss it and it would wait 60 s for a heartbeat.
+        deadline = time.monotonic() + plan.stop_grace + 5
+        while len(runner.clients.ready) < len(_workers) and time.monotonic() < deadline:
+            gevent.sleep(0.2)
+    runner.quit()

@@ -1,0 +1,58 @@
+"""The closed-model users: an integrator that writes, agent tooling that reads."""
+
+from __future__ import annotations
+
+import random
+
+from locust import FastHttpUser, task
+
+from load.options import ACTIONS
+from load.scenario import actions
+from load.scenario.state import STATE
+
+
+class _TixalloUser(FastHttpUser):
+    abstract = True
+
+    def wait_time(self) -> float:
+        plan, _ = STATE.require()
+        return random.uniform(plan.options.think_min, plan.options.think_max)
+
+    def _pick(self, cls: str) -> str:
+        plan, _ = STATE.require()
+        names = ACTIONS[cls]
+        weights = [plan.options.task_weights.get(a, 0.0) for a in names]
+        return random.choices(names, weights=weights)[0]
+
+
+class IntegratorUser(_TixalloUser):
+    """Creates tickets and posts messages to the tickets it created itself."""
+
+    def on_start(self) -> None:
+        self.mine: list[str] = []
+
+    @task
+    def act(self) -> None:
+        plan, pacer = STATE.require()
+        if self._pick("integrator") == "message" and self.mine:
+            actions.add_message(self.client, pacer, random.choice(self.mine))
+            return
+        reply = actions.create_ticket(self.client, pacer, plan.run_id)
+        if reply.status == 201:
+            self.mine.append(reply.data["id"])
+            del self.mine[:-200]
+
+
+class AgentUser(_TixalloUser):
+    """Lists the newest tickets and fetches ones it saw in the list."""
+
+    def on_start(self) -> None:
+        self.seen: list[str] = []
+
+    @task
+    def act(self) -> None:
+        _, pacer = STATE.require()
+        if self._pick("agent") == "get" and self.seen:
+            actions.get_ticket(self.client, pacer, random.choice(self.seen))
+        else:
+            actions.list_tickets(self.client, pacer, self.seen)

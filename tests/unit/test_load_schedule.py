@@ -1,0 +1,49 @@
+"""The open model's timetable: constant and ramping arrivals, split into interleaved streams."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from load.schedule import ArrivalSchedule
+
+pytestmark = pytest.mark.unit
+
+
+def test_constant_rate_is_evenly_spaced() -> None:
+    s = ArrivalSchedule.constant(10, 2.0)
+    times = list(s.times())
+    assert len(times) == s.total == 20
+    assert times[:3] == [0.0, 0.1, 0.2]
+    assert all(b - a == pytest.approx(0.1) for a, b in itertools.pairwise(times))
+
+
+def test_ramp_delivers_the_area_under_the_rate() -> None:
+    s = ArrivalSchedule(10, 30, 10.0)
+    times = list(s.times())
+    assert len(times) == s.total == 200
+    first_half = sum(1 for t in times if t < 5.0)
+    assert first_half == pytest.approx(75, abs=1)  # (10 + 20) / 2 * 5
+    assert times == sorted(times) and times[-1] <= 10.0
+
+
+def test_ramp_from_zero_and_falling_ramp() -> None:
+    assert len(list(ArrivalSchedule(0, 20, 4.0).times())) == 40
+    assert len(list(ArrivalSchedule(20, 0, 4.0).times())) == 40
+
+
+def test_streams_interleave_and_cover_everything_once() -> None:
+    s = ArrivalSchedule.constant(50, 1.0)
+    parts = [list(s.times(i, 3)) for i in range(3)]
+    assert sorted(t for p in parts for t in p) == list(s.times())
+    assert parts[0][0] < parts[1][0] < parts[2][0]
+
+
+def test_bad_schedules_are_refused() -> None:
+    with pytest.raises(ValueError):
+        ArrivalSchedule(-1, 1, 1)
+    with pytest.raises(ValueError):
+        ArrivalSchedule(1, 1, 0)
+    with pytest.raises(ValueError):
+        list(ArrivalSchedule.constant(1, 1).times(2, 2))

@@ -1,0 +1,142 @@
+"""SLO gates: thresholds from defaults, files and flags; verdict rows on measured figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from load.safety import LoadRefusedError
+from load.slo import (
+    FAIL,
+    NA,
+    PASS,
+    EndpointFigures,
+    IntegrityFigures,
+    Measurements,
+    OpenModelFigures,
+    SloConfig,
+    WebhookFigures,
+    breached,
+    evaluate,
+    load_slo_file,
+)
+
+pytestmark = pytest.mark.unit
+
+
+def _endpoint(
+    name: str, p95: float, p99: float, requests: int = 100, failures: int = 0
+) -> EndpointFigures:
+    return EndpointFigures(name, requests, failures, p50=1.0, p95=p95, p99=p99, max=p99)
+
+
+def _healthy(**changes: object) -> Measurements:
+    values: dict[str, object] = {
+        "endpoints": {
+            "GET /tickets": _endpoint("GET /tickets", 20, 40),
+            "POST /tickets": _endpoint("POST /tickets", 30, 60),
+        },
+        "requests": 200,
+        "failures": 0,
+        "rate_limited": 0,
+        "webhooks": WebhookFigures(
+            expected=50, delivered=50, lost=0, double_fires=0, lag_p95_ms=15.0
+        ),
+        "integrity": IntegrityFigures(
+            tickets=50, duplicate_numbers=0, readback_checked=20, readback_mismatches=0
+        ),
+    }
+    values.update(changes)
+    return Measurements(**values)  # type: ignore[arg-type]
+
+
+def _row(rows: list, slo: str):  # type: ignore[no-untyped-def]
+    return next(r for r in rows if r.slo == slo)
+
+
+def test_a_healthy_run_passes_every_gate() -> None:
+    rows = evaluate(SloConfig(), _healthy())
+    assert not breached(rows)
+    assert {r.verdict for r in rows} == {PASS}
+
+
+def test_each_breach_names_its_slo() -> None:
+    slow = {
+        "GET /tickets": _endpoint("GET /tickets", 700, 900),
+        "POST /tickets": _endpoint("POST /tickets", 30, 60),
+    }
+    cases = {
+        "GET /tickets p95": _healthy(endpoints=slow),
+        "error ratio": _healthy(failures=3),
+        "webhook lag p95": _healthy(webhooks=WebhookFigures(50, 50, 0, 0, 4000.0)),
+        "webhook loss": _healthy(webhooks=WebhookFigures(50, 49, 1, 0, 15.0)),
+        "webhook double fires": _healthy(webhooks=WebhookFigures(50, 50, 0, 2, 15.0)),
+        "integrity: distinct ticket numbers": _healthy(integrity=IntegrityFigures(50, 3, 20, 0)),
+        "integrity: read-back": _healthy(
+            integrity=IntegrityFigures(50, 0, 20, 1, "subject differs")
+        ),
+        "rate-limited (429) ratio": _healthy(rate_limited=50),
+    }
+    for slo, measurements in cases.items():
+        failed = [r.slo for r in breached(evaluate(SloConfig(), measurements))]
+        assert slo in failed, (slo, failed)
+
+
+def test_per_endpoint_overrides_and_flags() -> None:
+    config = SloConfig(endpoints={"GET /tickets": {"p95_ms": 10}}).replace(
+        p99_ms=50, max_error_ratio=None
+    )
+    rows = evaluate(config, _healthy())
+    assert _row(rows, "GET /tickets p95").verdict == FAIL
+    assert _row(rows, "POST /tickets p99").verdict == FAIL  # 60 > 50
+    assert config.max_error_ratio == SloConfig().max_error_ratio  # None leaves a default alone
+
+
+def test_missing_data_is_not_a_breach() -> None:
+    rows = evaluate(SloConfig(), _healthy(endpoints={}, requests=0, webhooks=None, integrity=None))
+    assert _row(rows, "error ratio").verdict == NA
+    assert _row(rows, "webhook loss").verdict == NA
+    assert not breached(rows)
+
+
+def test_measure_limiter_does_not_gate_429s() -> None:
+    rows = evaluate(SloConfig(), _healthy(rate_limited=500, measure_limiter=True))
+    assert _row(rows, "rate-limited (429) ratio").verdict == NA
+
+
+def test_open_model_rows() -> None:
+    rows = evaluate(
+        SloConfig(), _healthy(open_model=OpenModelFigures(scheduled=100, late=10, dropped=0))
+    )
+    assert _row(rows, "open model: late starts").verdict == FAIL
+    assert _row(rows, "open model: dropped").verdict == PASS
+
+
+def test_thresholds_from_toml_and_json(tmp_path: Path) -> None:
+    toml = tmp_path / "slo.toml"
+    toml.write_text(
+        '[slo]\np95_ms = 100\nmax_webhook_lost = 2\n[slo.endpoints."GET /tickets"]\np99_ms = 250\n'
+    )
+    config = load_slo_file(toml)
+    assert (
+        config.p95_ms == 100
+        and config.max_webhook_lost == 2
+        and config.limits_for("GET /tickets") == (100, 250)
+    )
+    js = tmp_path / "slo.json"
+    js.write_text(json.dumps({"webhook_lag_p95_ms": 500, "integrity": False}))
+    assert load_slo_file(js).webhook_lag_p95_ms == 500
+
+
+def test_bad_threshold_files_name_the_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "slo.toml"
+    bad.write_text("[slo]\np95 = 100\n")
+    with pytest.raises(LoadRefusedError, match="unknown SLO 'p95'"):
+        load_slo_file(bad)
+    bad.write_text("[slo]\np95_ms = -1\n")
+    with pytest.raises(LoadRefusedError, match="p95_ms must be a number"):
+        load_slo_file(bad)
+    with pytest.raises(LoadRefusedError, match="cannot be read"):
+        load_slo_file(tmp_path / "missing.toml")

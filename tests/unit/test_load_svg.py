@@ -1,0 +1,63 @@
+"""The run folder's pictures: well-formed, self-contained SVG."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from load.report import timeline_series
+from load.svg import histogram_bins, histogram_chart, line_chart, nice_ceiling
+
+pytestmark = pytest.mark.unit
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _parse(text: str) -> ET.Element:
+    root = ET.fromstring(text)
+    assert root.tag == f"{SVG}svg"
+    assert "http://" not in text.replace("http://www.w3.org/2000/svg", "")  # no external resources
+    return root
+
+
+def test_line_chart_has_one_polyline_per_series_and_escapes_names() -> None:
+    root = _parse(
+        line_chart(
+            {"p50": [(0, 1), (1, 2)], "p99 <&>": [(0, 5), (1, 900)], "empty": []},
+            title="t",
+            x_label="s",
+            y_label="ms",
+        )
+    )
+    assert len(root.findall(f"{SVG}polyline")) == 2
+    assert any(t.text == "p99 <&>" for t in root.iter(f"{SVG}text"))
+
+
+def test_empty_charts_say_no_data() -> None:
+    for text in (
+        line_chart({}, title="t", x_label="x", y_label="y"),
+        histogram_chart([], title="t", x_label="x"),
+    ):
+        assert any(t.text == "no data" for t in _parse(text).iter(f"{SVG}text"))
+
+
+def test_histogram_bins_count_everything() -> None:
+    values = [1.0, 2.0, 2.5, 9.9, 10.0, 47.0]
+    bins = histogram_bins(values, bins=10)
+    assert len(bins) == 10 and sum(c for _, _, c in bins) == len(values)
+    assert bins[-1][1] == nice_ceiling(47.0) == 50.0
+    root = _parse(
+        histogram_chart(bins, title="lag", x_label="ms", markers={"p50": 2.5, "p99": 47.0})
+    )
+    assert len([r for r in root.findall(f"{SVG}rect") if r.get("fill") == "#2563eb"]) == 10
+
+
+def test_timeline_series_per_second_percentiles() -> None:
+    timeline = {
+        "GET /tickets": {"100": {"10": 99, "1000": 1}, "101": {"20": 1}},
+        "POST /tickets": {"101": {"30": 1}},
+    }
+    series = timeline_series(timeline)
+    assert series["p50"] == [(0.0, 10.0), (1.0, 20.0)]
+    assert series["max"] == [(0.0, 1000.0), (1.0, 30.0)]
+    assert series["p99"][0] == (0.0, 10.0)
