@@ -1,11 +1,15 @@
-"""Webhook sink ingest: deliveries/s with zero loss and p99 time-to-record, against a minimal server.
+"""Webhook sink ingest: deliveries/s with zero loss and p99 time-to-record, beside minimal receivers.
 
-Both servers run in their own process on loopback; one load generator (raw HTTP/1.1 over
-keep-alive connections, pre-signed bodies) drives each the same way. For the sink an answer
-means "committed to SQLite", so its answer latency is the time-to-record. Then a waiting
-client's wake-up latency: time from the delivery's answer to the long-poll's return.
+Three servers run side by side, each in its own process on loopback: the sink (durable: it
+answers only once the delivery is committed to SQLite, so its answer latency is the
+time-to-record), a bare ASGI callable on uvicorn that reads and discards (the same HTTP stack as
+the sink's delivery path), and uvicorn + a Starlette route that reads and discards (the minimal
+receiver a person would write). One load generator (raw HTTP/1.1 over keep-alive sockets,
+signed bodies) drives each in turn, in interleaved rounds, and ratios are taken per round, so
+drift of a shared machine hits all three alike. Then a waiting client's wake-up latency: from a
+delivery's answer to the return of a long-poll that was waiting for it.
 
-    .venv/bin/python -m bench.sink_ingest [--deliveries 20000] [--connections 64]
+    .venv/bin/python -m bench.sink_ingest [--deliveries 10000] [--rounds 3] [--connections 64]
 """
 
 from __future__ import annotations
@@ -13,22 +17,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
-import uvloop
 
+from bench._common import (
+    Child,
+    fmt,
+    machine_line,
+    median,
+    percentile,
+    run_async,
+    start_child,
+    table,
+    title,
+    verdict,
+)
 from webhook_sink.config import SinkConfig
-from webhook_sink.store import percentile
 from webhook_sink.testing import (
     TEST_SECRET,
     post_concurrently,
@@ -40,59 +48,21 @@ from webhook_sink.testing import (
 
 PATH = "/webhooks/tixallo"
 SIGNING = SinkConfig(secret=TEST_SECRET)
+TARGET_RATE = 2000.0
+TARGET_RATIO = 0.5
+TARGET_WAKE = 0.050
+SERVERS = ("sink", "raw", "starlette")
+LABELS = {
+    "sink": "webhook sink (verify, validate, SQLite WAL commit)",
+    "before": "webhook sink before both fixes (jsonschema, 5 ms GIL switch)",
+    "before_gil": "webhook sink before the GIL fix only (5 ms GIL switch)",
+    "raw": "bare ASGI on uvicorn (read, discard)",
+    "starlette": "uvicorn + Starlette route (read, discard)",
+}
 
 
-# -- the minimal server: accept and discard ------------------------------------------------
-async def _minimal_app(
-    scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
-) -> None:
-    if scope["type"] != "http":
-        return
-    more = True
-    while more:
-        message = await receive()
-        more = message.get("more_body", False)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", b"12")],
-        }
-    )
-    await send({"type": "http.response.body", "body": b'{"ok": true}'})
-
-
-def serve_minimal(ready_file: str) -> None:
-    """A bare uvicorn app (uvloop, httptools) that reads each body and answers 200."""
-    import uvicorn
-
-    from webhook_sink.server import bind
-
-    sock = bind("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            _minimal_app,
-            loop="uvloop",
-            http="httptools",
-            lifespan="off",
-            log_level="warning",
-            access_log=False,
-        )
-    )
-
-    async def main() -> None:
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started:
-            await asyncio.sleep(0.01)
-        Path(ready_file).write_text(json.dumps({"url": f"http://127.0.0.1:{port}", "port": port}))
-        await task
-
-    uvloop.run(main())
-
-
-# -- load generator --------------------------------------------------------------------------
-def _requests(n: int, port: int) -> list[bytes]:
+def signed_requests(n: int, port: int) -> list[bytes]:
+    """``n`` signed ``ticket.created`` deliveries as raw HTTP requests (signed now: fresh timestamps)."""
     url = f"http://127.0.0.1:{port}{PATH}"
     out = []
     for _ in range(n):
@@ -101,34 +71,18 @@ def _requests(n: int, port: int) -> list[bytes]:
     return out
 
 
-def blast(
-    port: int, requests: list[bytes], connections: int
-) -> tuple[float, list[float], dict[int, int]]:
-    """Send every request at once over ``connections`` keep-alive sockets: elapsed, latencies, statuses."""
-    elapsed, latencies, statuses = uvloop.run(
+def blast(port: int, requests: list[bytes], connections: int) -> dict[str, Any]:
+    """Send every request at once over ``connections`` keep-alive sockets; rate and latencies."""
+    elapsed, latencies, statuses = run_async(
         post_concurrently("127.0.0.1", port, requests, connections)
     )
-    return elapsed, latencies, dict(Counter(statuses))
-
-
-def _start(cmd: list[str], ready: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
-    env = {**os.environ, "TIXALLO_WEBHOOK_SECRET": TEST_SECRET}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"server did not start: {cmd}")
-        time.sleep(0.02)
-    return proc, json.loads(ready.read_text())
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    latencies.sort()
+    return {
+        "rate": len(requests) / elapsed,
+        "p50": percentile(latencies, 50),
+        "p99": percentile(latencies, 99),
+        "statuses": dict(Counter(statuses)),
+    }
 
 
 async def wake_latency(url: str, port: int, rounds: int) -> list[float]:
@@ -137,16 +91,21 @@ async def wake_latency(url: str, port: int, rounds: int) -> list[float]:
     async with httpx.AsyncClient(base_url=url, timeout=30, trust_env=False) as http:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         for _ in range(rounds):
-            request = _requests(1, port)[0]
+            request = signed_requests(1, port)[0]
             ticket_id = json.loads(request.split(b"\r\n\r\n", 1)[1])["ticket_id"]
             woke: list[float] = []
+            parked = asyncio.Event()
 
-            async def wait(tid: str = ticket_id, sink: list[float] = woke) -> None:
+            async def wait(
+                tid: str = ticket_id, sink: list[float] = woke, parked: asyncio.Event = parked
+            ) -> None:
+                parked.set()
                 r = await http.get("/_sink/wait", params={"ticket_id": tid, "timeout": "10"})
                 sink.append(time.perf_counter())
-                assert r.json()["satisfied"]
+                assert r.json()["satisfied"], r.text
 
             task = asyncio.create_task(wait())
+            await parked.wait()
             await asyncio.sleep(0.05)  # the long-poll is parked on the server before the delivery
             writer.write(request)
             await read_status(reader)
@@ -157,114 +116,181 @@ async def wake_latency(url: str, port: int, rounds: int) -> list[float]:
     return out
 
 
-def _fmt_ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"
-
-
-def run(deliveries: int, connections: int, synchronous: str, rounds: int) -> dict[str, Any]:
-    results: dict[str, Any] = {
-        "deliveries": deliveries,
-        "connections": connections,
-        "synchronous": synchronous,
-    }
-    with tempfile.TemporaryDirectory() as tmp:
-        ready = Path(tmp) / "minimal.json"
-        proc, info = _start(
-            [sys.executable, "-m", "bench.sink_ingest", "--serve-minimal", str(ready)], ready
+def _start(kind: str, db: str) -> Child:
+    if kind in ("sink", "before", "before_gil"):
+        module = "webhook_sink" if kind == "sink" else "bench._sink_before"
+        undo = "gil" if kind == "before_gil" else "schema,gil"
+        return start_child(
+            kind,
+            [module, "--port", "0", "--db", f"{db}.{kind}", "--fresh"],
+            env={"TIXALLO_WEBHOOK_SECRET": TEST_SECRET, "BENCH_UNDO": undo},
         )
-        try:
-            requests = _requests(deliveries, info["port"])
-            (blast(info["port"], requests[:1000], connections))  # warm-up
-            elapsed, lat, statuses = blast(info["port"], requests, connections)
-        finally:
-            _stop(proc)
-        lat.sort()
-        results["minimal"] = {
-            "rate": deliveries / elapsed,
-            "p50": percentile(lat, 50),
-            "p99": percentile(lat, 99),
-            "statuses": statuses,
-        }
+    return start_child(kind, ["bench._servers", kind])
 
-        ready = Path(tmp) / "sink.json"
-        db = Path(tmp) / "sink.sqlite3"
-        cmd = [
-            sys.executable,
-            "-m",
-            "webhook_sink",
-            "--port",
-            "0",
-            "--db",
-            str(db),
-            "--synchronous",
-            synchronous,
-            "--ready-file",
-            str(ready),
-        ]
-        proc, info = _start(cmd, ready)
+
+def run(
+    deliveries: int, rounds: int, connections: int, wake_rounds: int, *, before: bool = True
+) -> dict[str, Any]:
+    """Start the servers, run interleaved rounds, check the sink lost nothing, time wake-ups."""
+    import tempfile
+
+    servers = (*SERVERS, "before_gil", "before") if before else SERVERS
+    results: dict[str, Any] = {
+        "servers": servers,
+        "deliveries": deliveries,
+        "rounds": rounds,
+        "connections": connections,
+        "per_round": [],
+    }
+    with tempfile.TemporaryDirectory(prefix="bench-sink-") as tmp:
+        children = {kind: _start(kind, f"{tmp}/sink.sqlite3") for kind in servers}
         try:
-            port = info["port"]
-            httpx.post(info["url"] + "/_sink/clear", trust_env=False)
-            (blast(port, _requests(1000, port), connections))  # warm-up (spec, validators)
-            httpx.post(info["url"] + "/_sink/clear", trust_env=False)
-            requests = _requests(deliveries, port)
-            elapsed, lat, statuses = blast(port, requests, connections)
-            stats = httpx.get(info["url"] + "/_sink/stats", trust_env=False).json()
-            wake = sorted(uvloop.run(wake_latency(info["url"], port, rounds)))
+            sink = children["sink"]
+            # Warm-up: imports, the spec, validators, SQLite pages; then forget it.
+            for kind in servers:
+                blast(children[kind].port, signed_requests(500, children[kind].port), connections)
+            httpx.post(sink.info["url"] + "/_sink/clear", trust_env=False).raise_for_status()
+            sent_to_sink = 0
+            for _ in range(rounds):
+                row: dict[str, Any] = {}
+                for kind in servers:
+                    port = children[kind].port
+                    requests = signed_requests(deliveries, port)
+                    row[kind] = blast(port, requests, connections)
+                    if kind == "sink":
+                        sent_to_sink += len(requests)
+                results["per_round"].append(row)
+            stats = httpx.get(sink.info["url"] + "/_sink/stats", trust_env=False).json()
+            wake = sorted(run_async(wake_latency(sink.info["url"], sink.port, wake_rounds)))
         finally:
-            _stop(proc)
-        lat.sort()
-        recorded = stats["by_verdict"].get("valid", 0)
-        results["sink"] = {
-            "rate": deliveries / elapsed,
-            "p50": percentile(lat, 50),
-            "p99": percentile(lat, 99),
-            "statuses": statuses,
-            "recorded_valid": recorded,
-            "lost": deliveries - recorded,
+            for child in children.values():
+                child.stop()
+    recorded = stats["by_verdict"].get("valid", 0)
+    per_round = results["per_round"]
+    for kind in servers:
+        results[kind] = {
+            "rate": median(r[kind]["rate"] for r in per_round),
+            "p50": median(r[kind]["p50"] for r in per_round),
+            "p99": median(r[kind]["p99"] for r in per_round),
         }
-        results["wake"] = {"p50": statistics.median(wake), "max": wake[-1], "rounds": rounds}
-    results["ratio"] = results["sink"]["rate"] / results["minimal"]["rate"]
+    results["sink"].update(
+        sent=sent_to_sink,
+        recorded=recorded,
+        lost=sent_to_sink - recorded,
+        non_200=sum(n for r in per_round for s, n in r["sink"]["statuses"].items() if s != 200),
+    )
+    results["ratio_raw"] = median(r["sink"]["rate"] / r["raw"]["rate"] for r in per_round)
+    results["ratio_starlette"] = median(
+        r["sink"]["rate"] / r["starlette"]["rate"] for r in per_round
+    )
+    if before:
+        results["speedup"] = median(r["sink"]["rate"] / r["before"]["rate"] for r in per_round)
+        results["speedup_gil"] = median(
+            r["sink"]["rate"] / r["before_gil"]["rate"] for r in per_round
+        )
+    results["wake"] = {
+        "p50": median(wake),
+        "p99": percentile(wake, 99),
+        "max": wake[-1],
+        "rounds": wake_rounds,
+    }
     return results
+
+
+def report(r: dict[str, Any]) -> bool:
+    """Print the tables; True when every target is met."""
+    title("Sink ingest")
+    print(
+        f"{r['deliveries']} signed `ticket.created` deliveries per server per round, "
+        f"{r['rounds']} interleaved rounds, {r['connections']} keep-alive connections; "
+        f"medians over rounds. {machine_line()}.\n"
+    )
+    rows = []
+    for kind in r["servers"]:
+        f = r[kind]
+        rows.append(
+            [
+                LABELS[kind],
+                fmt(f["rate"]),
+                fmt(f["p50"] * 1000, 1),
+                fmt(f["p99"] * 1000, 1),
+            ]
+        )
+    print(table(["server", "deliveries/s", "p50 ms", "p99 ms (sink: time-to-record)"], rows))
+    s, w = r["sink"], r["wake"]
+    if "before" in r:
+        print(
+            f"\nBefore/after (medians of per-round ratios): both fixes "
+            f"{r['before']['rate']:,.0f} -> {s['rate']:,.0f} deliveries/s (x{r['speedup']:.2f}); "
+            f"the GIL switch interval alone {r['before_gil']['rate']:,.0f} -> {s['rate']:,.0f} "
+            f"(x{r['speedup_gil']:.2f}). Fixes: jsonschema_rs decides validity (jsonschema only "
+            f"explains failures); a 0.5 ms GIL switch interval in the sink process."
+        )
+    checks = [
+        [
+            "sink deliveries/s, zero loss",
+            fmt(s["rate"]),
+            ">= 2,000",
+            verdict(s["rate"], TARGET_RATE),
+        ],
+        [
+            "lost (sent - recorded valid)",
+            f"{s['lost']} of {s['sent']}",
+            "0",
+            "met" if s["lost"] == 0 and s["non_200"] == 0 else "MISSED",
+        ],
+        [
+            "ratio sink / Starlette receiver",
+            fmt(r["ratio_starlette"], 2),
+            ">= 0.50",
+            verdict(r["ratio_starlette"], TARGET_RATIO),
+        ],
+        [
+            "ratio sink / bare ASGI",
+            fmt(r["ratio_raw"], 2),
+            ">= 0.50",
+            verdict(r["ratio_raw"], TARGET_RATIO),
+        ],
+        [
+            f"waiter wake-up p50 / max ({w['rounds']} rounds)",
+            f"{w['p50'] * 1000:.1f} / {w['max'] * 1000:.1f} ms",
+            "<= 50 ms",
+            verdict(w["max"], TARGET_WAKE, higher_is_better=False),
+        ],
+    ]
+    print()
+    print(table(["figure", "value", "target", "verdict"], checks))
+    return all(c[3] == "met" for c in checks)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.sink_ingest", description=__doc__.splitlines()[0]
+        prog="python -m bench.sink_ingest", description=(__doc__ or "").splitlines()[0]
     )
-    parser.add_argument("--deliveries", type=int, default=20_000)
+    parser.add_argument("--deliveries", type=int, default=5_000, help="per server per round")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--synchronous", choices=("FULL", "NORMAL"), default="FULL")
     parser.add_argument("--wake-rounds", type=int, default=30)
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    parser.add_argument("--serve-minimal", metavar="READY_FILE", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--no-before", action="store_true", help="skip the sink as it was before the fixes"
+    )
+    parser.add_argument("--quick", action="store_true", help="1 round of 1,000 (a smoke run)")
+    parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
-    if args.serve_minimal:
-        serve_minimal(args.serve_minimal)
-        return 0
-    r = run(args.deliveries, args.connections, args.synchronous, args.wake_rounds)
+    if args.quick:
+        args.deliveries, args.rounds, args.wake_rounds = 1000, 1, 5
+    r = run(
+        args.deliveries,
+        args.rounds,
+        args.connections,
+        args.wake_rounds,
+        before=not (args.no_before or args.quick),
+    )
+    ok = report(r)
     if args.json:
-        print(json.dumps(r, indent=2))
-    s, m, w = r["sink"], r["minimal"], r["wake"]
-    print(
-        f"{r['deliveries']} deliveries over {r['connections']} connections, loopback, {os.cpu_count()} CPUs, synchronous={r['synchronous']}"
-    )
-    print(
-        f"  minimal server : {m['rate']:8.0f} deliveries/s  p50 {_fmt_ms(m['p50'])}  p99 {_fmt_ms(m['p99'])}"
-    )
-    print(
-        f"  webhook sink   : {s['rate']:8.0f} deliveries/s  p50 {_fmt_ms(s['p50'])}  p99 time-to-record {_fmt_ms(s['p99'])}"
-    )
-    print(f"  ratio          : {r['ratio']:.2f} of the minimal server (target >= 0.50)")
-    print(
-        f"  recorded       : {s['recorded_valid']} of {r['deliveries']} (lost {s['lost']}); answers {s['statuses']}"
-    )
-    print(
-        f"  waiter wake-up : p50 {_fmt_ms(w['p50'])}  max {_fmt_ms(w['max'])} over {w['rounds']} rounds (target <= 50 ms)"
-    )
-    ok = s["lost"] == 0 and s["rate"] >= 2000 and r["ratio"] >= 0.5 and w["max"] <= 0.05
-    print("  verdict        : " + ("meets the targets" if ok else "MISSES a target"))
-    return 0 if ok else 1
+        print(json.dumps(r, indent=2, default=str))
+    return 0 if ok or not args.strict else 1
 
 
 if __name__ == "__main__":

@@ -135,8 +135,11 @@ class Dispatcher:
         now = time.monotonic()
         while self._recent and self._recent[0] <= now - 1.0:
             self._recent.popleft()
+        if len(self._recent) >= LOSS_RATE:
+            return True
+        # Only sent deliveries fill the window, so exactly the excess over the rate is lost.
         self._recent.append(now)
-        return len(self._recent) > LOSS_RATE
+        return False
 
     async def _deliver(self, row: tuple[Any, ...]) -> None:
         seq, delivery_id, event_type, payload, attempts, url, secret = row
