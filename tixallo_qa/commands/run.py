@@ -1,0 +1,492 @@
+"""``tixallo-qa run``: contracts, webhooks and a short load run against one target, then a report."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from tixallo_qa import settings as _settings
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from tixallo_qa.embedded import ChildService, Embedded
+    from tixallo_qa.report import PhaseHandle, RunProgress, RunRecord
+    from tixallo_qa.settings import Settings
+    from webhook_sink.client import SinkClient
+
+DEFAULT_LOAD_SECONDS = 20.0
+# Embedded pool: enough keys that the load run's rate fits under 60/min per key, so the real
+# per-key limit is enforced without the suite or the load run having to wait for it.
+DEFAULT_POOL_SIZE = 200
+# The load run gets keys the contract suite does not use (their budgets are fresh).
+LOAD_KEY_MARGIN = 1.1
+# Share of a shared pool's capacity the load run may take.
+RATE_SHARE = 0.8
+MIN_CONTRACT_KEYS = 10
+WINDOW = 60.5  # seconds: the per-key window plus the pacing margin (tixallo_qa.ratelimit)
+EXIT_PASSED, EXIT_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 3, 130
+LOG_WIDTH = 160
+# Events exported per query to the sink (a load run records thousands).
+EVENTS_PAGE = 5000
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("run")
+    group.add_argument(
+        "--load-duration",
+        type=float,
+        default=DEFAULT_LOAD_SECONDS,
+        metavar="SECONDS",
+        help=f"length of the load run (default {DEFAULT_LOAD_SECONDS:g})",
+    )
+    group.add_argument("--no-load", action="store_true", help="skip the load run")
+    group.add_argument(
+        "--allow-remote-load",
+        action="store_true",
+        help="also run load against a non-loopback target (it sends real traffic, paced per key)",
+    )
+    group.add_argument(
+        "--pool-size",
+        type=int,
+        default=DEFAULT_POOL_SIZE,
+        metavar="N",
+        help=f"keys seeded into the embedded deployment (default {DEFAULT_POOL_SIZE})",
+    )
+    group.add_argument(
+        "--select",
+        metavar="NAMES",
+        help="run only these contract checks or families (comma-separated)",
+    )
+    group.add_argument(
+        "--quiet", action="store_true", help="no progress; print only the summary (for CI logs)"
+    )
+    group.add_argument(
+        "--json", action="store_true", help="print one JSON object on stdout at the end"
+    )
+    _settings.add_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = _settings.from_args(args)
+    if args.load_duration <= 0:
+        raise _settings.SettingsError(
+            f"--load-duration {args.load_duration:g}: use a positive number of seconds"
+        )
+    if args.pool_size < 1:
+        raise _settings.SettingsError(f"--pool-size {args.pool_size}: use 1 or more keys")
+    # With --json, stdout holds only the JSON object; people read stderr.
+    out = _console(stderr=args.json)
+    err = _console(stderr=True)
+    return _Run(settings, args, out, err).execute()
+
+
+def _console(*, stderr: bool) -> Console:
+    """A console; CI logs (no terminal) get wide lines instead of rich's 80 columns."""
+    from rich.console import Console
+
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal:
+        console = Console(stderr=stderr, highlight=False, width=LOG_WIDTH)
+    return console
+
+
+@contextlib.contextmanager
+def _sigint_seen() -> Iterator[threading.Event]:
+    """Remember a Ctrl-C even when the code it interrupts (pytest) swallows the KeyboardInterrupt."""
+    seen = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield seen
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum: int, frame: Any) -> None:
+        seen.set()
+        signal.default_int_handler(signum, frame)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class _Run:
+    """One run: start what is needed, run each phase, always stop what it started, write the report."""
+
+    def __init__(
+        self, settings: Settings, args: argparse.Namespace, out: Console, err: Console
+    ) -> None:
+        from tixallo_qa.report import RunRecord
+
+        self.base = settings
+        self.settings = settings
+        self.args = args
+        self.out = out
+        self.err = err
+        self.record: RunRecord = RunRecord(
+            target=settings.base_url or "embedded reference deployment",
+            embedded=settings.embedded,
+            profile=settings.profile,
+        )
+        self.workdir = Path(tempfile.gettempdir())  # a private one is made when the run starts
+        self.embedded: Embedded | None = None
+        self.sink_service: ChildService | None = None
+        self.sink: SinkClient | None = None
+        self.first_seq = 0
+        self.suite_lags: list[float] = []
+        self.contracts_junit: Path | None = None
+        self.contracts_settings: Settings = settings
+        self.load_settings: Settings = settings
+        self.load_changes: dict[str, Any] = {}
+        self.current = "start"  # the phase running now, for an interrupted run's report
+
+    # -- the whole run ---------------------------------------------------------------------
+    def execute(self) -> int:
+        from tixallo_qa.report import (
+            RunProgress,
+            new_run_folder,
+            print_summary,
+            record_to_json,
+            write_report,
+        )
+
+        started = time.monotonic()
+        folder = new_run_folder(self.base.report_dir)
+        self.workdir = Path(tempfile.mkdtemp(prefix="tixallo-run-"))
+        events: list[Any] | None = None
+        with (
+            RunProgress(self.err, quiet=self.args.quiet or self.args.json) as progress,
+            _sigint_seen() as sigint,
+        ):
+            try:
+                if self._start(progress):
+                    self._plan_pool()
+                    self._contracts(progress, sigint)
+                    self._load(progress, folder)
+            except KeyboardInterrupt:
+                from tixallo_qa.report import Phase
+
+                self.record.interrupted = True
+                self.record.phases.append(
+                    Phase(self.current, "interrupted", 0.0, "Ctrl-C: stopped here")
+                )
+            except Exception as exc:
+                # A bug of ours must not cost the report of what already ran.
+                self.record.errors.append(f"{self.current}: {type(exc).__name__}: {exc}")
+            finally:
+                try:
+                    events = self._collect_events()
+                finally:
+                    self._stop()
+            self.record.duration = time.monotonic() - started
+            self.record.settings = self._settings_table()
+            with progress.phase("report") as phase:
+                files = write_report(
+                    self.record,
+                    folder,
+                    secrets=self._secrets(),
+                    contracts_junit=self.contracts_junit,
+                    events=events,
+                )
+                phase.done("passed", str(folder))
+        if files.scrubbed:
+            names = ", ".join(p.name for p in files.scrubbed)
+            self.err.print(f"warning: a secret was found and redacted in {names}", highlight=False)
+        if self.args.json:
+            print(json.dumps({**record_to_json(self.record), "report": str(files.index)}, indent=2))
+        if not (self.args.quiet and self.args.json):
+            print_summary(self.out, self.record, files.index)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.record.interrupted:
+            return EXIT_INTERRUPTED
+        if self.record.passed:
+            return EXIT_PASSED
+        return EXIT_ERROR if self.record.errors else EXIT_FAILED
+
+    def _settings_table(self) -> list[tuple[str, str]]:
+        """Each TIXALLO_* setting as the report shows it: secrets as fingerprints, keys counted."""
+        from tixallo_qa.redact import fingerprint
+        from tixallo_qa.settings import SETTINGS
+
+        rows = []
+        for spec in SETTINGS:
+            value = getattr(self.settings, spec.attr)
+            if isinstance(value, bool):
+                shown = "true" if value else "false"
+            elif value in (None, (), ""):
+                shown = "not set"
+            elif spec.kind == "keys":
+                first = ", ".join(fingerprint(k) for k in value[:3])
+                shown = f"{len(value)} key{'s' if len(value) > 1 else ''}: {first}{', …' if len(value) > 3 else ''}"
+            elif spec.secret:
+                shown = f"set ({fingerprint(str(value))})"
+            else:
+                shown = str(value)
+            rows.append((spec.env, shown))
+        return rows
+
+    def _secrets(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys([*self.base.secrets, *self.settings.secrets]))
+
+    def _fail(self, phase: PhaseHandle, name: str, exc: BaseException) -> None:
+        from tixallo_qa.report import ERROR, Phase
+
+        message = (
+            f"{name}: {type(exc).__name__}: {exc}" if str(exc) else f"{name}: {type(exc).__name__}"
+        )
+        self.record.errors.append(message)
+        phase.done(ERROR, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        self.record.phases.append(Phase(name, ERROR, phase.elapsed, phase.note))
+
+    # -- phases ----------------------------------------------------------------------------
+    def _start(self, progress: RunProgress) -> bool:
+        """Start the embedded deployment (or a sink for a remote target); False when nothing can run."""
+        from tixallo_qa.embedded import EmbeddedError, sink_is_up, start_embedded, start_sink
+        from tixallo_qa.report import PASSED, Phase
+        from webhook_sink.client import SinkClient
+
+        base = self.base
+        with progress.phase("start") as phase:
+            try:
+                if base.embedded:
+                    self.embedded = start_embedded(
+                        base,
+                        workdir=self.workdir / "embedded",
+                        pool_size=self.args.pool_size,
+                    )
+                    self.settings = self.embedded.settings
+                    self.record.target = self.settings.base_url or self.record.target
+                    note = (
+                        f"embedded reference deployment and sink, {len(self.settings.api_keys)} keys "
+                        f"at {self.settings.rate_limit}/min each"
+                    )
+                else:
+                    note = f"target {urlsplit(base.base_url or '').netloc}"
+                    if sink_is_up(base.sink_url):
+                        note += f", sink already running at {base.sink_url}"
+                    elif base.webhook_secret or base.webhook_scheme == "none":
+                        self.sink_service = start_sink(
+                            self.workdir,
+                            secret=base.webhook_secret,
+                            host=base.sink_host,
+                            port=base.sink_port,
+                            path=base.sink_path,
+                            scheme=base.webhook_scheme,
+                        )
+                        note += f", sink started at {base.sink_url}"
+                    else:
+                        note += (
+                            ", no sink (TIXALLO_WEBHOOK_SECRET not set: webhook checks are skipped)"
+                        )
+                if sink_is_up(self.settings.sink_url):
+                    self.sink = SinkClient(self.settings.sink_url)
+                    self.first_seq = int(self.sink.health().get("last_seq") or 0)
+            except (EmbeddedError, OSError) as exc:
+                self._fail(phase, "start", exc)
+                return False
+            phase.done(PASSED, note)
+            self.record.phases.append(Phase("start", PASSED, phase.elapsed, note))
+            self.record.notes.append(note)
+        return True
+
+    def _sink_counter(self, *, creates: bool) -> Callable[[], str] | None:
+        """Counts for the progress line, from the sink, since the phase began."""
+        sink = self.sink
+        if sink is None:
+            return None
+        try:
+            first = sink.stats()
+        except Exception:  # counts are decoration: a sink that does not answer gets none
+            return None
+        seq0, marks0 = int(first.get("last_seq") or 0), int(first.get("marks") or 0)
+
+        def count() -> str:
+            stats = sink.stats()
+            received = f"{int(stats.get('last_seq') or 0) - seq0} webhooks received"
+            if not creates:
+                return received
+            # Marks are the creates the suite told the sink about: each must fire one webhook.
+            return f"{int(stats.get('marks') or 0) - marks0} creates, {received}"
+
+        return count
+
+    def _contracts(self, progress: RunProgress, sigint: threading.Event) -> None:
+        from tixallo_qa.report import FAILED, PASSED, Phase, checks_from_suite
+
+        settings = self.contracts_settings
+        self.current = "contracts"
+        with progress.phase("contracts", counter=self._sink_counter(creates=True)) as phase:
+            try:
+                from contracts.runner import run_suite
+
+                self.contracts_junit = self.workdir / "contracts-junit.xml"
+                result = run_suite(
+                    settings,
+                    profile=settings.profile,
+                    junit_path=self.contracts_junit,
+                    json_path=self.workdir / "contracts.json",
+                    select=[n.strip() for n in self.args.select.split(",") if n.strip()]
+                    if self.args.select
+                    else None,
+                    quiet=True,
+                )
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:
+                self._fail(phase, "contracts", exc)
+                return
+            if sigint.is_set():
+                raise KeyboardInterrupt
+            checks = checks_from_suite(result)
+            self.record.checks = checks
+            self.record.requests_sent = int(getattr(result, "requests_sent", 0) or 0)
+            self.record.own_429s = int(getattr(result, "own_429s", 0) or 0)
+            self.suite_lags = [float(x) for x in getattr(result, "webhook_lags", []) or []]
+            errors = [str(e) for e in getattr(result, "errors", []) or []]
+            self.record.errors += [f"contracts: {e}" for e in errors]
+            counts = {
+                o: sum(c.outcome == o for c in checks) for o in ("passed", "failed", "skipped")
+            }
+            note = (
+                f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped; "
+                f"{self.record.requests_sent} requests"
+            )
+            status = PASSED if counts["failed"] == 0 and not errors and counts["passed"] else FAILED
+            phase.done(status, note)
+            self.record.phases.append(Phase("contracts", status, phase.elapsed, note))
+
+    def _load_refusal(self) -> str | None:
+        from tixallo_qa.netutil import is_loopback_url
+
+        if self.args.no_load:
+            return "load run skipped: --no-load was given"
+        url = self.settings.base_url or ""
+        if not self.base.embedded and not is_loopback_url(url) and not self.args.allow_remote_load:
+            host = urlsplit(url).hostname
+            return (
+                f"load run skipped: {host} is not a loopback target; pass --allow-remote-load to send it "
+                f"a {self.args.load_duration:g} s load run (real traffic, paced at {self.settings.rate_limit}/min per key)"
+            )
+        return None
+
+    def _load(self, progress: RunProgress, folder: Path) -> None:
+        from tixallo_qa.report import FAILED, PASSED, SKIPPED, LoadOutcome, Phase, load_from_result
+
+        refusal = self._load_refusal()
+        if refusal is not None:
+            self.record.load = LoadOutcome(ran=False, skipped_reason=refusal)
+            self.record.phases.append(Phase("load", SKIPPED, 0.0, refusal))
+            progress.say(refusal)
+            return
+        duration = self.args.load_duration
+        report_dir = folder / "load"
+        report_dir.mkdir(exist_ok=True)
+        self.current = "load"
+        with progress.phase(
+            "load", total=duration, counter=self._sink_counter(creates=False)
+        ) as phase:
+            try:
+                from load.runner import run_load
+
+                result = run_load(
+                    self.load_settings,
+                    report_dir=report_dir,
+                    allow_remote=self.args.allow_remote_load,
+                    quiet=True,
+                    duration=duration,
+                    **self.load_changes,
+                )
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:
+                self.record.load = LoadOutcome(ran=False, error=f"{type(exc).__name__}: {exc}")
+                self._fail(phase, "load", exc)
+                return
+            outcome = load_from_result(result, report_dir, phase.elapsed)
+            self.record.load = outcome
+            breached = sum(s.passed is False for s in outcome.slos)
+            met = sum(s.passed is True for s in outcome.slos)
+            note = f"{met} SLOs met, {breached} breached; exit code {outcome.exit_code}"
+            status = PASSED if outcome.passed else FAILED
+            phase.done(status, note)
+            self.record.phases.append(Phase("load", status, phase.elapsed, note))
+
+    def _plan_pool(self) -> None:
+        """Split the key pool: the load run gets keys the contract suite never touches (fresh budgets)."""
+        settings = self.settings
+        self.contracts_settings = self.load_settings = settings
+        self.load_changes = {}
+        keys = settings.api_keys
+        if self._load_refusal() is not None or settings.rate_limit <= 0 or not keys:
+            return
+        try:
+            from load.options import LoadOptions
+            from load.planning import plan
+        except ImportError:
+            return  # the load phase reports the broken import itself
+        needed = plan(
+            LoadOptions(duration=self.args.load_duration), len(keys), settings.rate_limit
+        ).keys_needed
+        share = math.ceil(needed * LOAD_KEY_MARGIN)
+        if len(keys) > share + MIN_CONTRACT_KEYS:
+            self.contracts_settings = settings.replace(api_keys=keys[:-share])
+            self.load_settings = settings.replace(api_keys=keys[-share:])
+            self.record.notes.append(
+                f"key pool of {len(keys)}: {len(keys) - share} for the contract suite, {share} for the load run"
+            )
+            return
+        # Too few keys to split: share them, at an arrival rate the pool allows.
+        rate = RATE_SHARE * len(keys) * settings.rate_limit / WINDOW
+        self.load_changes = {"rate": rate}
+        self.record.notes.append(
+            f"{len(keys)} keys cannot carry the default closed load model ({needed} needed): the load run used "
+            f"an open model at {rate:.1f} req/s; add keys to TIXALLO_API_KEY for more"
+        )
+
+    # -- after the phases ------------------------------------------------------------------
+    def _collect_events(self) -> list[Any] | None:
+        """This run's events from the sink (before it stops), and the webhook lags they carry."""
+        if self.sink is None:
+            self.record.webhook_lags = self.suite_lags
+            return None
+        events: list[Any] = []
+        since = self.first_seq
+        try:
+            while True:
+                page = self.sink.events(since=since, limit=EVENTS_PAGE)
+                events += page
+                if len(page) < EVENTS_PAGE:
+                    break
+                since = page[-1].seq
+        except Exception as exc:  # the export is best effort: the run's verdict does not rest on it
+            self.record.notes.append(f"the sink's events could not be exported: {exc}")
+        first: dict[tuple[str | None, str | None], float] = {}
+        verdicts: dict[str, int] = {}
+        for e in events:
+            verdicts[e.verdict] = verdicts.get(e.verdict, 0) + 1
+            if e.verdict == "valid" and 200 <= e.status < 300 and e.lag is not None:
+                key = (e.event_type, e.message_id or e.ticket_id)
+                first[key] = min(first.get(key, e.lag), e.lag)
+        self.record.webhook_verdicts = verdicts
+        self.record.webhook_lags = list(first.values()) or self.suite_lags
+        return events
+
+    def _stop(self) -> None:
+        if self.sink is not None:
+            self.sink.close()
+        if self.sink_service is not None:
+            self.sink_service.stop()
+        if self.embedded is not None:
+            self.embedded.stop()
