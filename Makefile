@@ -11,10 +11,12 @@ PYTEST_ARGS ?=
 # pyproject.toml has not changed since the last install.
 install: $(STAMP)
 
+# pip's build chatter goes to .venv/install.log and is shown only when the install fails.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@echo "installing tixallo-qa into $(VENV)/ (log: $(VENV)/install.log)"
+	@( $(BIN)/python -m pip install --upgrade pip && $(BIN)/python -m pip install -e '.[dev]' ) \
+		> $(VENV)/install.log 2>&1 || { tail -40 $(VENV)/install.log; echo "install failed: see $(VENV)/install.log"; exit 1; }
 	@touch $(STAMP)
 
 # The whole job on the embedded reference deployment: contracts, webhooks, a short load run.
