@@ -1,23 +1,140 @@
-"""The sink with one or both of its measured fixes undone: ``python -m bench._sink_before <sink flags>``.
+"""The sink with some of its measured fixes undone: ``python -m bench._sink_before <sink flags>``.
 
-``BENCH_UNDO`` names what to undo (comma-separated): ``schema`` validates every delivery with
-jsonschema's ``iter_errors`` again (no jsonschema_rs fast path), ``gil`` keeps CPython's default
-5 ms switch interval. sink_ingest runs these beside the current sink, so each fix's before/after
-is measured in the same run.
+``BENCH_UNDO`` names what to undo (comma-separated; ``none`` undoes nothing):
+
+- ``schema``: validate every delivery with jsonschema's ``iter_errors`` again (no jsonschema_rs
+  fast path);
+- ``gil``: keep CPython's default 5 ms switch interval;
+- ``index``: the six indexes of before (delivery_id, logical_key and message_id on every row);
+- ``encode``: the row encoding of before (``json.dumps`` of every payload and error list);
+- ``queue``: the group commit fed through an ``asyncio.Queue`` (put, get, task_done per op);
+- ``proxy``: uvicorn's X-Forwarded-* middleware around every request.
+
+sink_ingest runs these beside the current sink, so each fix's before/after is measured in the
+same run. The undone pieces are the previous code, kept here rather than in the sink.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import os
 import sys
+from collections.abc import Mapping
+from typing import Any
 
-from webhook_sink import payloads, server
+from webhook_sink import app, payloads, server, store
 from webhook_sink.__main__ import main
 
-if __name__ == "__main__":
-    undo = {u.strip() for u in os.environ.get("BENCH_UNDO", "schema,gil").split(",")}
-    if "schema" in undo:
+UNDO_ALL = "schema,gil,index,encode,queue,proxy"
+
+_OLD_INDEXES = """
+CREATE INDEX IF NOT EXISTS events_type ON events(event_type, seq);
+CREATE INDEX IF NOT EXISTS events_ticket ON events(ticket_id);
+CREATE INDEX IF NOT EXISTS events_message ON events(message_id);
+CREATE INDEX IF NOT EXISTS events_delivery ON events(delivery_id);
+CREATE INDEX IF NOT EXISTS events_logical ON events(logical_key);
+CREATE INDEX IF NOT EXISTS events_verdict ON events(verdict);
+"""
+
+
+def _old_row_of(record: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (
+        record["seq"],
+        record["verdict"],
+        record["status"],
+        record["received_at"],
+        record["received_monotonic"],
+        json.dumps(record["headers"]),
+        record["raw_body"],
+        record["body_size"],
+        None if record["payload"] is None else json.dumps(record["payload"]),
+        record["event_type"],
+        record["delivery_id"],
+        record["ticket_id"],
+        record["message_id"],
+        record["logical_key"],
+        json.dumps(record["schema_errors"]),
+        int(record["retry"]),
+        int(record["double_fire"]),
+        int(record["injected"]),
+        record["lag"],
+        record["detail"],
+    )
+
+
+class _QueueStore(store.Store):
+    """The group commit as it was: one asyncio.Queue item per op."""
+
+    async def open(self) -> None:
+        self._queue: asyncio.Queue[store._Op] = asyncio.Queue()
+        await super().open()
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            await self._queue.join()
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+            self._writer = None
+        await super().close()
+
+    async def _submit(self, kind: str, data: Any) -> None:
+        if self._writer is None:
+            raise store.StoreError("the store is closed")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(store._Op(kind, data, future))
+        await future
+
+    async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                self._apply(batch)
+                await loop.run_in_executor(self._executor, self._commit)
+            except Exception as exc:
+                self._rollback()
+                error = store.StoreError(f"could not store {len(batch)} records: {exc}")
+                for op in batch:
+                    if not op.future.done():
+                        op.future.set_exception(error)
+            else:
+                committed = [op.data for op in batch if op.kind == "insert"]
+                if committed:
+                    self.last_committed = max(self.last_committed, committed[-1]["seq"])
+                for op in batch:
+                    if not op.future.done():
+                        op.future.set_result(None)
+                if committed:
+                    self._notify(committed)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+
+def undo(names: set[str]) -> None:
+    """Patch the sink modules."""
+    if "schema" in names:
         payloads._fast_validator = lambda event_type: None  # type: ignore[assignment]
-    if "gil" in undo:
+    if "gil" in names:
         server.SWITCH_INTERVAL = sys.getswitchinterval()
+    if "index" in names:
+        lean = [line for line in store._SCHEMA.splitlines() if "CREATE INDEX" not in line]
+        store._SCHEMA = "\n".join(lean) + _OLD_INDEXES
+        store._MIGRATE = ""
+    if "encode" in names:
+        store._row_of = _old_row_of
+    if "queue" in names:
+        app.Store = _QueueStore  # type: ignore[misc]
+    if "proxy" in names:
+        server.PROXY_HEADERS = True
+
+
+if __name__ == "__main__":
+    names = {u.strip() for u in os.environ.get("BENCH_UNDO", UNDO_ALL).split(",")}
+    undo(names)
     sys.exit(main())

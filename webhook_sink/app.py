@@ -33,14 +33,17 @@ def _is_json_type(content_type: str) -> bool:
 
 
 async def _send_json(send: Send, status: int, data: dict[str, Any]) -> None:
-    body = json.dumps(data).encode()
+    await _send_body(send, status, json.dumps(data).encode())
+
+
+async def _send_body(send: Send, status: int, body: bytes) -> None:
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
+                (b"content-length", b"%d" % len(body)),
             ],
         }
     )
@@ -118,10 +121,20 @@ class SinkApp:
             verdict, detail = check.verdict, check.detail
         payload: Any = None
         parsed = False
+        text: str | None = None
         if verdict not in (verify.TOO_LARGE, verify.WRONG_CONTENT_TYPE):
             try:
-                payload, parsed = json.loads(body), True
+                if json.detect_encoding(body) == "utf-8":
+                    # Strict UTF-8, as json.loads(bytes) would read it; the text is then stored
+                    # as the payload (no json.dumps per delivery). A BOM or bad UTF-8 falls
+                    # back to json.loads(bytes), whose answer and errors are unchanged.
+                    with contextlib.suppress(UnicodeDecodeError):
+                        text = body.decode()
+                    if text is not None and text.startswith("\ufeff"):
+                        text = None
+                payload, parsed = json.loads(body if text is None else text), True
             except (ValueError, UnicodeDecodeError) as exc:
+                text = None
                 if verdict == verify.VALID:
                     verdict, detail = verify.MALFORMED_JSON, f"body is not JSON: {exc}"
         header_event = headers.get(verify.TIXALLO_EVENT)
@@ -155,6 +168,7 @@ class SinkApp:
             "raw_body": body,
             "body_size": size,
             "payload": payload if parsed else None,
+            "payload_json": text,
             "event_type": event_type,
             "delivery_id": headers.get(verify.TIXALLO_DELIVERY)
             or headers.get(verify.STANDARD_ID)
@@ -173,6 +187,12 @@ class SinkApp:
         except StoreError as exc:
             # Not recorded means not acknowledged: the sender must retry.
             await _send_json(send, 503, {"error": f"not recorded: {exc}"})
+            return
+        if not detail and fault is None:
+            # The common answer, formatted as json.dumps would (verdicts are plain ASCII names).
+            await _send_body(
+                send, status, b'{"seq": %d, "verdict": "%s"}' % (record["seq"], verdict.encode())
+            )
             return
         answer: dict[str, Any] = {"seq": record["seq"], "verdict": verdict}
         if detail:

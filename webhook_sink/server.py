@@ -24,6 +24,9 @@ from webhook_sink.config import SinkConfig
 START_TIMEOUT = 15.0
 # GIL switch interval of a standalone sink process (CPython's default is 5 ms); see run_foreground.
 SWITCH_INTERVAL = 0.0005
+# The sink never uses the client address: no X-Forwarded-* rewriting middleware around every
+# delivery (bench/sink_ingest.py).
+PROXY_HEADERS = False
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -81,6 +84,7 @@ class SinkServer:
                 timeout_graceful_shutdown=2,
                 # Long-polls and stalls must not hold a keep-alive socket forever.
                 timeout_keep_alive=30,
+                proxy_headers=PROXY_HEADERS,
             )
         )
         self._thread: threading.Thread | None = None

@@ -47,10 +47,7 @@ CREATE TABLE IF NOT EXISTS events (
     detail TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_type ON events(event_type, seq);
-CREATE INDEX IF NOT EXISTS events_ticket ON events(ticket_id);
-CREATE INDEX IF NOT EXISTS events_message ON events(message_id);
-CREATE INDEX IF NOT EXISTS events_delivery ON events(delivery_id);
-CREATE INDEX IF NOT EXISTS events_logical ON events(logical_key);
+CREATE INDEX IF NOT EXISTS events_message_set ON events(message_id) WHERE message_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_verdict ON events(verdict);
 CREATE TABLE IF NOT EXISTS marks (
     logical_key TEXT PRIMARY KEY,
@@ -60,6 +57,21 @@ CREATE TABLE IF NOT EXISTS marks (
     action_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+# Performance (bench/sink_ingest.py): every index is written on each insert, and an index on a
+# random key (a UUID) dirties a different page per row, so each group commit (and each WAL
+# checkpoint) wrote ~one more page per row and per such index: with six indexes the commit, not
+# the HTTP work, capped ingest. Kept: event_type (+seq) and verdict, which only append, and
+# message_id where it is set (ticket events carry none). Lookups by ticket_id, delivery_id and
+# logical_key go through a small derived key instead: ``Store._seqs`` maps the hash of
+# (column, value) to seq ids, in memory, rebuilt from the table on open; the SQL then reads
+# those rows by primary key and still compares the column, so a hash collision costs a row
+# read, never a wrong answer. Files of earlier versions lose the indexes no longer used.
+_MIGRATE = """
+DROP INDEX IF EXISTS events_ticket;
+DROP INDEX IF EXISTS events_message;
+DROP INDEX IF EXISTS events_delivery;
+DROP INDEX IF EXISTS events_logical;
 """
 _COLUMNS = [
     "seq",
@@ -87,7 +99,15 @@ _INSERT = f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * 
 # Filters that are columns; every other filter name is a top-level payload field.
 _COLUMN_FILTERS = ("event_type", "ticket_id", "message_id", "verdict", "delivery_id", "status")
 _FLAG_FILTERS = ("retry", "double_fire", "injected")
+# Columns looked up through Store._seqs rather than an SQL index (see _MIGRATE).
+_KEYED = ("ticket_id", "delivery_id", "logical_key")
 MAX_LIMIT = 10_000
+# A mark no accepted delivery matched. logical_key has no index (see _MIGRATE): NOT IN reads the
+# accepted keys once into a temporary b-tree, where a correlated NOT EXISTS would scan per mark.
+_UNMATCHED = (
+    "m.logical_key NOT IN (SELECT logical_key FROM events WHERE logical_key IS NOT NULL "
+    "AND verdict = 'valid' AND status BETWEEN 200 AND 299)"
+)
 
 
 class StoreError(RuntimeError):
@@ -142,10 +162,13 @@ class Filter:
                 return False
         return True
 
-    def sql(self) -> tuple[str, list[Any]]:
-        """A WHERE clause narrowing by the indexed columns; ``matches`` does the rest."""
+    def sql(self, seqs: Iterable[int] | None = None) -> tuple[str, list[Any]]:
+        """A WHERE clause narrowing by the columns (and to ``seqs``); ``matches`` does the rest."""
         clauses: list[str] = []
         args: list[Any] = []
+        if seqs is not None:
+            # Seq ids from the store's own maps: integers, so inlined (no variable-count limit).
+            clauses.append(f"seq IN ({','.join(str(int(s)) for s in seqs)})")
         for name, wanted in self.fields.items():
             if name in _FLAG_FILTERS:
                 clauses.append(f"{name} = ?")
@@ -178,6 +201,8 @@ def event_from_row(row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
 
 
 def _row_of(record: Mapping[str, Any]) -> tuple[Any, ...]:
+    payload = record["payload"]
+    errors = record["schema_errors"]
     return (
         record["seq"],
         record["verdict"],
@@ -187,13 +212,15 @@ def _row_of(record: Mapping[str, Any]) -> tuple[Any, ...]:
         json.dumps(record["headers"]),
         record["raw_body"],
         record["body_size"],
-        None if record["payload"] is None else json.dumps(record["payload"]),
+        # The JSON text the payload was parsed from, when the app kept it (``payload_json``):
+        # it loads back to the same value, without a json.dumps per delivery.
+        None if payload is None else record.get("payload_json") or json.dumps(payload),
         record["event_type"],
         record["delivery_id"],
         record["ticket_id"],
         record["message_id"],
         record["logical_key"],
-        json.dumps(record["schema_errors"]),
+        json.dumps(errors) if errors else "[]",
         int(record["retry"]),
         int(record["double_fire"]),
         int(record["injected"]),
@@ -216,7 +243,7 @@ class _Waiter:
     ready: asyncio.Event
 
 
-@dataclass
+@dataclass(slots=True)
 class _Op:
     kind: str  # "insert", "marks", "clear"
     data: Any
@@ -234,7 +261,11 @@ class Store:
         self._write: sqlite3.Connection | None = None
         self._read: sqlite3.Connection | None = None
         self._read_lock = threading.Lock()
-        self._queue: asyncio.Queue[_Op] = asyncio.Queue()
+        # Ops waiting for the next group commit (a list and an event: cheaper per delivery
+        # than an asyncio.Queue's put/get/task_done).
+        self._pending: list[_Op] = []
+        self._wake = asyncio.Event()
+        self._closing = False
         self._writer: asyncio.Task[None] | None = None
         self._waiters: set[_Waiter] = set()
         self._commit_listeners: list[Callable[[list[dict[str, Any]]], None]] = []
@@ -243,6 +274,8 @@ class Store:
         self.generation = 0
         self._delivery_ids: set[str] = set()
         self._logical: dict[str, set[str | None]] = {}
+        # hash((column, value)) -> seq id(s), every verdict, for _KEYED columns (see _MIGRATE).
+        self._seqs: dict[int, int | list[int]] = {}
         self._marks: dict[str, float] = {}
         self.last_committed = 0
 
@@ -258,7 +291,7 @@ class Store:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={self._synchronous}")
-        conn.executescript(_SCHEMA)
+        conn.executescript(_MIGRATE + _SCHEMA)
         self._write = conn
 
     def _load_state(self) -> None:
@@ -269,23 +302,22 @@ class Store:
         self._next_seq = max(max_seq + 1, meta.get("next_seq", 1))
         self.last_committed = self._next_seq - 1
         self.generation = meta.get("generation", 0)
-        for (delivery_id,) in c.execute(
-            "SELECT delivery_id FROM events WHERE delivery_id IS NOT NULL"
+        for seq, ticket_id, delivery_id, key, verdict in c.execute(
+            "SELECT seq, ticket_id, delivery_id, logical_key, verdict FROM events ORDER BY seq"
         ):
-            self._delivery_ids.add(delivery_id)
-        for key, delivery_id in c.execute(
-            "SELECT logical_key, delivery_id FROM events WHERE logical_key IS NOT NULL AND verdict = 'valid'"
-        ):
-            self._logical.setdefault(key, set()).add(delivery_id)
+            self._index(seq, ticket_id, delivery_id, key)
+            if delivery_id is not None:
+                self._delivery_ids.add(delivery_id)
+            if key is not None and verdict == "valid":
+                self._logical.setdefault(key, set()).add(delivery_id)
         self._marks = dict(c.execute("SELECT logical_key, action_at FROM marks").fetchall())
 
     async def close(self) -> None:
         if self._writer is not None:
-            # Let every queued record commit before the file closes.
-            await self._queue.join()
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
+            # The writer commits every queued record, then returns; then the file closes.
+            self._closing = True
+            self._wake.set()
+            await self._writer
             self._writer = None
         loop = asyncio.get_running_loop()
         if self._write is not None:
@@ -300,13 +332,14 @@ class Store:
     # -- writing ---------------------------------------------------------------------------
     def prepare(self, record: dict[str, Any]) -> dict[str, Any]:
         """Give ``record`` its seq and its retry, double-fire and lag flags (arrival order)."""
-        record["seq"] = self._next_seq
+        seq = record["seq"] = self._next_seq
         self._next_seq += 1
         delivery_id = record.get("delivery_id")
+        key = record.get("logical_key")
+        self._index(seq, record.get("ticket_id"), delivery_id, key)
         record["retry"] = delivery_id is not None and delivery_id in self._delivery_ids
         if delivery_id is not None:
             self._delivery_ids.add(delivery_id)
-        key = record.get("logical_key")
         record["double_fire"] = False
         record["lag"] = None
         if key is not None:
@@ -321,6 +354,28 @@ class Store:
             if action_at is not None:
                 record["lag"] = record["received_at"] - action_at
         return record
+
+    def _index(self, seq: int, *values: str | None) -> None:
+        """Add ``seq`` under each non-null value of the _KEYED columns (in that order)."""
+        seqs = self._seqs
+        for column, value in zip(_KEYED, values, strict=True):
+            if value is None:
+                continue
+            h = hash((column, value))
+            known = seqs.get(h)
+            if known is None:
+                seqs[h] = seq  # one row: a bare int, the common case
+            elif isinstance(known, int):
+                seqs[h] = [known, seq]
+            else:
+                known.append(seq)
+
+    def _lookup(self, column: str, value: str) -> list[int]:
+        """Seq ids that may hold ``value`` in ``column`` (a superset: the SQL checks)."""
+        known = self._seqs.get(hash((column, value)))
+        if known is None:
+            return []
+        return [known] if isinstance(known, int) else list(known)
 
     async def add(self, record: dict[str, Any]) -> None:
         """Commit a prepared record; returns once it is durable."""
@@ -343,15 +398,19 @@ class Store:
             rows.append(
                 (key, event_type, mark.get("ticket_id"), mark.get("message_id"), float(action_at))
             )
+        lags = []
         for key, *_, action_at in rows:
             self._marks[key] = action_at
-        await self._submit("marks", rows)
+            # Deliveries that arrived before their mark (queued ones included) get their lag now.
+            lags += [(action_at, seq, key) for seq in self._lookup("logical_key", key)]
+        await self._submit("marks", (rows, lags))
         return len(rows)
 
     async def clear(self) -> None:
         """Forget every event and mark (seq ids keep increasing, so pollers never see one twice)."""
         self._delivery_ids.clear()
         self._logical.clear()
+        self._seqs.clear()
         self._marks.clear()
         self.generation += 1
         await self._submit("clear", (self._next_seq, self.generation))
@@ -360,15 +419,21 @@ class Store:
         if self._writer is None:
             raise StoreError("the store is closed")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Op(kind, data, future))
+        self._pending.append(_Op(kind, data, future))
+        self._wake.set()
         await future
 
     async def _write_loop(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            if not self._pending:
+                if self._closing:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            batch = self._pending[: self._max_batch]
+            del self._pending[: len(batch)]
             try:
                 # Statements run here, on the loop thread: sqlite3 drops the GIL on every step,
                 # and a writer thread would then queue for it behind the loop on each row.
@@ -390,9 +455,6 @@ class Store:
                         op.future.set_result(None)
                 if committed:
                     self._notify(committed)
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
 
     def _apply(self, batch: list[_Op]) -> None:
         conn = self._write
@@ -408,10 +470,11 @@ class Store:
                 conn.executemany(_INSERT, rows)
                 rows = []
             if op.kind == "marks":
-                conn.executemany("INSERT OR REPLACE INTO marks VALUES (?, ?, ?, ?, ?)", op.data)
+                marks, lags = op.data
+                conn.executemany("INSERT OR REPLACE INTO marks VALUES (?, ?, ?, ?, ?)", marks)
                 conn.executemany(
-                    "UPDATE events SET lag = received_at - ? WHERE logical_key = ?",
-                    [(r[4], r[0]) for r in op.data],
+                    "UPDATE events SET lag = received_at - ? WHERE seq = ? AND logical_key = ?",
+                    lags,
                 )
             elif op.kind == "clear":
                 next_seq, generation = op.data
@@ -449,8 +512,10 @@ class Store:
             listener(records)
 
     # -- reading ---------------------------------------------------------------------------
-    def _query_sync(self, flt: Filter, limit: int, descending: bool) -> list[dict[str, Any]]:
-        where, args = flt.sql()
+    def _query_sync(
+        self, flt: Filter, limit: int, descending: bool, seqs: list[int] | None = None
+    ) -> list[dict[str, Any]]:
+        where, args = flt.sql(seqs)
         order = "DESC" if descending else "ASC"
         sql = f"SELECT {', '.join(_COLUMNS)} FROM events{where} ORDER BY seq {order}"
         found: list[dict[str, Any]] = []
@@ -469,7 +534,17 @@ class Store:
     ) -> list[dict[str, Any]]:
         """Committed events matching ``flt``, oldest first (newest first with ``descending``)."""
         limit = max(1, min(limit, MAX_LIMIT))
-        return await asyncio.to_thread(self._query_sync, flt, limit, descending)
+        seqs = None
+        for column in _KEYED:
+            if column in flt.fields:
+                # Not indexed in SQL: the derived-key map names the candidate rows (read here,
+                # on the loop that changes it). Every stored value is in the map.
+                found = self._lookup(column, flt.fields[column])
+                if not found:
+                    return []
+                if seqs is None or len(found) < len(seqs):
+                    seqs = found
+        return await asyncio.to_thread(self._query_sync, flt, limit, descending, seqs)
 
     async def wait(
         self, flt: Filter, *, count: int = 1, timeout: float = 10.0, limit: int = 1000
@@ -517,10 +592,7 @@ class Store:
                     "AND status BETWEEN 200 AND 299 GROUP BY logical_key"
                 )
             )
-            unmatched = c.execute(
-                "SELECT COUNT(*) FROM marks m WHERE NOT EXISTS (SELECT 1 FROM events e WHERE "
-                "e.logical_key = m.logical_key AND e.verdict = 'valid' AND e.status BETWEEN 200 AND 299)"
-            ).fetchone()[0]
+            unmatched = c.execute(f"SELECT COUNT(*) FROM marks m WHERE {_UNMATCHED}").fetchone()[0]
         lag: dict[str, Any] = {"count": len(lags)}
         if lags:
             lag.update(
@@ -552,10 +624,7 @@ class Store:
     def _marks_sync(self, unmatched: bool, limit: int) -> list[dict[str, Any]]:
         sql = "SELECT event_type, ticket_id, message_id, action_at FROM marks m"
         if unmatched:
-            sql += (
-                " WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.logical_key = m.logical_key "
-                "AND e.verdict = 'valid' AND e.status BETWEEN 200 AND 299)"
-            )
+            sql += f" WHERE {_UNMATCHED}"
         sql += " ORDER BY action_at LIMIT ?"
         with self._read_lock:
             assert self._read is not None
