@@ -137,3 +137,17 @@ def test_message_limits(
         else:
             _rejected(expect, response, field, f"{what} breaks the spec")
     _rejected(expect, api.post(path, json={}), "body", "addMessage without body")
+
+
+@check(
+    "list-limit-bounds",
+    "validation",
+    "listTickets rejects a limit one below its spec minimum and one above its maximum, with fieldErrors",
+)
+def test_list_limit_bounds(api: ApiClient, expect: Expect) -> None:
+    # Only the coverage phase (not in the smoke profile) would otherwise send these: a deployment
+    # that clamps instead of rejecting passes every generated smoke test.
+    bounds = _spec.limit()
+    for limit in (int(bounds["minimum"]) - 1, int(bounds["maximum"]) + 1):
+        response = api.get("/tickets", params={"limit": limit})
+        _rejected(expect, response, "limit", f"listTickets with limit={limit} (outside the spec)")

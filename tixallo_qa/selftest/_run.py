@@ -1,0 +1,238 @@
+"""The selftest itself: every chosen fault against our suite and plain schemathesis, in parallel."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from reference.faults import Fault
+from tixallo_qa.redact import Redactor
+from tixallo_qa.selftest import _ours, _plain
+from tixallo_qa.selftest._model import CLEAN, ERROR, FALSE_ALARM, FaultRow, Verdict
+from tixallo_qa.selftest._plan import Budgets, runs_load
+from tixallo_qa.selftest._result import SelftestResult
+from tixallo_qa.selftest._scheduler import Done, longest_first, run_all
+
+CONTRACTS, LOAD, PLAIN = "contracts", "load", "plain"
+FAITHFUL = "faithful"
+FAITHFUL_LABEL = "The faithful reference deployment: no fault planted; every tool must pass it"
+# Rough seconds per job on this machine, only to start the long ones first (a shorter tail).
+_ESTIMATE = {LOAD: 20.0, CONTRACTS: 15.0, PLAIN: 7.0}
+# Jobs a fault makes slow, as measured on the 2-core box: the suite waits out 429s when every
+# key shares one budget or 401s spend it, and every read sleeps under load-slow-reads. They
+# use little CPU while they wait, so they run beside the --jobs slots (see run_all).
+_SLOW = {
+    (CONTRACTS, "ratelimit-shared"): 130.0,
+    (CONTRACTS, "ratelimit-401-counted"): 70.0,
+    (CONTRACTS, "load-slow-reads"): 85.0,
+    (PLAIN, "load-slow-reads"): 90.0,
+}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One tool against one deployment (``fault`` None = the faithful deployment)."""
+
+    kind: str
+    fault: Fault | None
+    rate_limit: int = 0  # the plain run's deployment limit
+
+    @property
+    def name(self) -> str:
+        return self.fault.name if self.fault else FAITHFUL
+
+    @property
+    def folder(self) -> str:
+        return self.name if self.kind != PLAIN else f"{self.name}-plain-{self.rate_limit}"
+
+    @property
+    def waits(self) -> bool:
+        """A job that mostly waits (on 429s, on sleeping reads): it runs beside the CPU slots."""
+        return self.fault is not None and (self.kind, self.fault.name) in _SLOW
+
+    def estimate(self) -> float:
+        # The faithful runs go first: a false alarm there is the most important news.
+        if self.fault is None:
+            return 1000.0 + _ESTIMATE[self.kind]
+        return _SLOW.get((self.kind, self.fault.name), _ESTIMATE[self.kind])
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    verdict: Verdict
+    secrets: tuple[str, ...] = ()
+
+
+@dataclass
+class SelftestOptions:
+    """What to run and how hard; ``report_root`` receives ``selftest-<timestamp>/``."""
+
+    faults: Sequence[Fault]
+    budgets: Budgets = field(default_factory=Budgets)
+    jobs: int = 2
+    plain: bool = True
+    min_kill_rate: float = 0.95
+    report_root: Path = Path("reports")
+
+
+def plan_jobs(options: SelftestOptions) -> list[Job]:
+    """Every job the options call for, longest first."""
+    targets: list[Fault | None] = [None, *options.faults]
+    jobs: list[Job] = []
+    for fault in targets:
+        jobs.append(Job(CONTRACTS, fault))
+        if runs_load(fault):
+            jobs.append(Job(LOAD, fault))
+        if options.plain:
+            if fault is None:
+                # The faithful deployment under both limits the plain runs meet: clean in both,
+                # or its catches are not to be trusted.
+                jobs.append(Job(PLAIN, None, _plain.UNTHROTTLED))
+                if any(f.family == "rate-limit" for f in options.faults):
+                    jobs.append(Job(PLAIN, None, _plain.REAL_LIMIT))
+            else:
+                jobs.append(Job(PLAIN, fault, _plain.plain_rate_limit(fault.family)))
+    return longest_first(jobs, Job.estimate)
+
+
+def _execute(job: Job, budgets: Budgets, scratch: Path, runs: Path) -> JobOutcome:
+    workdir = Path(tempfile.mkdtemp(prefix=f"{job.kind}-{job.name}-", dir=scratch))
+    faults = [job.fault.name] if job.fault else []
+    faithful = job.fault is None
+    secrets: tuple[str, ...] = ()
+    try:
+        if job.kind == CONTRACTS:
+            verdict, secrets = _ours.run_contracts(faults, budgets, workdir, faithful=faithful)
+            keep = {"contracts.json": workdir / "contracts.json"}
+        elif job.kind == LOAD:
+            verdict = _ours.run_load_check(faults, budgets, workdir, faithful=faithful)
+            keep = {"load-summary.json": workdir / "load" / "summary.json"}
+        else:
+            verdict, secrets = _plain.run_plain_against(
+                faults, job.rate_limit, budgets, workdir, faithful=faithful
+            )
+            keep = {f"st-report-{job.rate_limit}.json": workdir / _plain.REPORT_NAME}
+        target = runs / job.name
+        target.mkdir(parents=True, exist_ok=True)
+        for name, path in keep.items():
+            if path.exists():
+                shutil.copyfile(path, target / name)
+        return JobOutcome(verdict, secrets)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _error(exc: BaseException) -> Verdict:
+    return Verdict(ERROR, detail=f"the job broke: {type(exc).__name__}: {exc}"[:300])
+
+
+def report_folder(root: Path, now: datetime | None = None) -> Path:
+    """``<root>/selftest-<UTC timestamp>/``, unique even for two runs in one second."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
+    root.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 1000):
+        folder = root / (f"selftest-{stamp}" if n == 1 else f"selftest-{stamp}-{n}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{root}: too many selftest folders named {stamp}")
+
+
+def assemble(
+    faults: Sequence[Fault], outcomes: dict[tuple[str, str], list[Verdict]]
+) -> tuple[list[FaultRow], FaultRow]:
+    """The table's rows (catalogue order) and the faithful row, from every job's verdict."""
+
+    def one(kind: str, name: str) -> Verdict | None:
+        verdicts = outcomes.get((kind, name))
+        if not verdicts:
+            return None
+        merged = verdicts[0]
+        for more in verdicts[1:]:
+            merged = _ours.merge(merged, more)
+        return merged
+
+    def row(fault: Fault | None) -> FaultRow:
+        name = fault.name if fault else FAITHFUL
+        contracts = one(CONTRACTS, name) or Verdict(ERROR, detail="the contract run did not report")
+        ours = _ours.merge(contracts, one(LOAD, name))
+        if fault is None:
+            return FaultRow(FAITHFUL, "-", FAITHFUL_LABEL, ours, one(PLAIN, name))
+        return FaultRow(fault.name, fault.family, fault.label, ours, one(PLAIN, name))
+
+    return [row(f) for f in faults], row(None)
+
+
+def run_selftest(
+    options: SelftestOptions, *, say: Callable[[str], None] = print
+) -> tuple[SelftestResult, Path, tuple[str, ...]]:
+    """Run everything; returns the result, its report folder, and the secrets to scrub from output."""
+    folder = report_folder(options.report_root)
+    runs = folder / "runs"
+    jobs = plan_jobs(options)
+    redactor = Redactor()
+    secrets: list[str] = []
+    outcomes: dict[tuple[str, str], list[Verdict]] = {}
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    say(
+        f"selftest: {len(options.faults)} faults + the faithful deployment, {len(jobs)} jobs, "
+        f"{options.jobs} at a time (and {sum(j.waits for j in jobs)} that mostly wait beside them); "
+        f"report in {folder}"
+    )
+
+    def finished(done: Done[Job, JobOutcome]) -> None:
+        job = done.job
+        if done.result is not None:
+            verdict = done.result.verdict
+            secrets.extend(done.result.secrets)
+            redactor.add(*done.result.secrets)
+        else:
+            verdict = _error(done.error or RuntimeError("no result"))
+        outcomes.setdefault((job.kind, job.name), []).append(verdict)
+        what = f"{verdict.status}" + (
+            f" by {', '.join(verdict.checks[:3])}" if verdict.checks else ""
+        )
+        if len(verdict.checks) > 3:
+            what += f" (+{len(verdict.checks) - 3})"
+        if verdict.status in (ERROR, FALSE_ALARM) and verdict.detail:
+            what += f": {verdict.detail}"
+        say(
+            redactor.text(
+                f"[{done.index:>3}/{done.total}] {job.kind:<9} {job.name:<40} {what} ({verdict.duration:.0f} s)"
+            )
+        )
+
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="tixallo-selftest-") as scratch:
+        run_all(
+            jobs,
+            lambda job: _execute(job, options.budgets, Path(scratch), runs),
+            parallel=options.jobs,
+            on_done=finished,
+            waits=lambda job: job.waits,
+        )
+    rows, faithful = assemble(options.faults, outcomes)
+    result = SelftestResult(
+        rows=rows,
+        faithful=faithful,
+        min_kill_rate=options.min_kill_rate,
+        jobs=options.jobs,
+        wall_time=time.monotonic() - started,
+        started_at=started_at,
+        budgets=options.budgets.describe(),
+    )
+    if faithful.plain is not None and faithful.plain.status != CLEAN:
+        result.notes.append(
+            f"plain schemathesis was not clean on the faithful deployment ({faithful.plain.status}): "
+            "its catches include false alarms and overstate it"
+        )
+    if not options.plain:
+        result.notes.append("plain schemathesis was not run (--no-plain)")
+    return result, folder, tuple(secrets)
