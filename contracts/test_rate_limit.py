@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import pytest
@@ -15,6 +16,39 @@ from tixallo_qa.settings import Settings
 
 # Requests past the configured limit we allow before calling the limit unenforced.
 SLACK = 5
+
+
+@check(
+    "rate-limit-ignores-401",
+    "rate-limit",
+    "requests refused 401 count against no key: more of them than the limit stay 401 and the main key is still served (assumption, part B 14)",
+)
+def test_unauthenticated_requests_spend_no_budget(
+    api: ApiClient, expect: Expect, target: Settings
+) -> None:
+    # Runs before the spare key is exhausted below: nothing here should touch any key's budget.
+    if target.rate_limit <= 0:
+        pytest.skip(
+            "TIXALLO_RATE_LIMIT is 0 (no limit enforced): set it to the deployment's per-key limit to enable this check"
+        )
+    unknown = f"Bearer tixallo-qa-unknown-{secrets.token_hex(16)}"
+    statuses: list[int] = []
+    last = None
+    with api.session.raw_429():
+        for _ in range(target.rate_limit + SLACK):
+            last = api.get("/tickets", params={"limit": 1}, identity=None, authorization=unknown)
+            statuses.append(last.status_code)
+            if last.status_code != 401:
+                break
+        expect.that(
+            set(statuses) == {401},
+            f"{target.rate_limit + SLACK} requests with an unknown key are all 401, never 429",
+            expected="401 every time",
+            actual=f"statuses {sorted(set(statuses))} after {len(statuses)} requests",
+            responses=[last] if last is not None else [],
+        )
+        served = api.get("/tickets", params={"limit": 1})
+    expect.status(served, 200, "the main key is still served after a burst of 401s")
 
 
 @pytest.fixture(scope="module")
