@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import socket
@@ -14,29 +13,19 @@ from typing import Any
 from reference.config import ConfigError, ServerConfig, load_endpoints
 from reference.faults import FaultSet
 from reference.store import Store
-from tixallo_qa.netutil import PortInUseError
+from tixallo_qa.netutil import ListenError, PortInUseError, listen
 
 ReadyCallback = Callable[[str, int], None]
 
 
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket; binding it here makes a taken port one clear line and resolves port 0."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise PortInUseError(
-                f"port {port} on {host} is already in use: stop what listens there or choose another port"
-            ) from None
-        raise ConfigError(
-            f"cannot listen on {host}:{port} ({exc.strerror}): choose another --host/--port"
-        ) from None
-    sock.listen(2048)
-    return sock
+        return listen(host, port, hint=" (--port)")
+    except PortInUseError:
+        raise
+    except ListenError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def write_ready_file(path: str, info: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from tixallo_qa.netutil import PortInUseError
+from tixallo_qa.netutil import ListenError
 from tixallo_qa.settings import SettingsError
 
 # name -> (module under tixallo_qa.commands, one-line help). Only the chosen command's module
@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.command = name
     try:
         return int(module.run(args) or 0)
-    except (SettingsError, PortInUseError) as exc:
+    except (SettingsError, ListenError) as exc:
         print(f"tixallo-qa {name}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -9,8 +9,36 @@ import time
 from urllib.parse import urlsplit
 
 
-class PortInUseError(OSError):
+class ListenError(OSError):
+    """A server cannot listen where it was asked to; the message says why and what to do."""
+
+
+class PortInUseError(ListenError):
     """The port a server was asked to listen on is taken."""
+
+
+def listen(host: str, port: int, *, hint: str = "", backlog: int = 2048) -> socket.socket:
+    """A listening socket on ``host:port`` (0 = a free port), or one clear error line.
+
+    Binding before the server starts turns a taken port into ``PortInUseError`` instead of a
+    traceback deep inside uvicorn, and resolves port 0 before anyone is told the address.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUseError(
+                f"port {port} on {host} is already in use: stop what listens there or choose another port{hint}"
+            ) from None
+        raise ListenError(
+            f"cannot listen on {host}:{port} ({exc.strerror}): choose another host or port{hint}"
+        ) from None
+    sock.listen(backlog)
+    return sock
 
 
 def free_port(host: str = "127.0.0.1") -> int:

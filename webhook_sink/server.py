@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import os
@@ -17,7 +16,7 @@ from types import TracebackType
 
 import uvicorn
 
-from tixallo_qa.netutil import PortInUseError
+from tixallo_qa.netutil import listen
 from webhook_sink.app import SinkApp
 from webhook_sink.config import SinkConfig
 
@@ -31,20 +30,7 @@ PROXY_HEADERS = False
 
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket on ``host:port`` (0 = a free port); ``PortInUseError`` when taken."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise PortInUseError(
-                f"port {port} on {host} is already in use: stop what listens there or choose another "
-                "port (--sink-port / TIXALLO_SINK_PORT, 0 = any free port)"
-            ) from None
-        raise PortInUseError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    sock.listen(2048)
+    sock = listen(host, port, hint=" (--sink-port / TIXALLO_SINK_PORT, 0 = any free port)")
     sock.set_inheritable(True)
     return sock
 

@@ -75,3 +75,16 @@ def test_port_helpers() -> None:
     assert is_loopback_url("http://[::1]:80/")
     assert not is_loopback_url("https://tixallo.com/api/v1")
     assert not is_loopback_url("http://10.0.0.1/")
+
+
+def test_listen_resolves_port_zero_and_names_a_taken_port() -> None:
+    from tixallo_qa.netutil import listen
+
+    first = listen("127.0.0.1", 0)
+    try:
+        port = first.getsockname()[1]
+        assert port > 0
+        with pytest.raises(PortInUseError, match=rf"port {port} on 127.0.0.1 .* \(--port\)"):
+            listen("127.0.0.1", port, hint=" (--port)")
+    finally:
+        first.close()
