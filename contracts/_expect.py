@@ -44,6 +44,12 @@ class Expect:
                 self.message(what, expected=expected, actual=actual, responses=responses)
             )
 
+    def equal(
+        self, actual: Any, expected: Any, what: str, *, responses: Iterable[requests.Response] = ()
+    ) -> None:
+        """Fail with ``what`` and both values unless ``actual == expected``."""
+        self.that(actual == expected, what, expected=expected, actual=actual, responses=responses)
+
     def status(
         self, response: requests.Response, expected: int | tuple[int, ...], what: str
     ) -> None:

@@ -38,12 +38,8 @@ def _assert_unauthorized(
         request = f"{response.request.method} {response.request.path_url.split('?')[0]}"
         expect.status(response, 401, f"{what}: {request} must be refused")
         actual = expect.json(response, what)
-        expect.that(
-            actual == body,
-            f"{what}: the 401 body is the documented one",
-            expected=body,
-            actual=actual,
-            responses=[response],
+        expect.equal(
+            actual, body, f"{what}: the 401 body is the documented one", responses=[response]
         )
 
 

@@ -40,11 +40,10 @@ def test_customer_name_only_for_new(api: ApiClient, expect: Expect) -> None:
     )
     response, detail = get_ticket(api, expect, a["id"])
     customer = detail.get("customer") or {}
-    expect.that(
-        customer.get("name") == original,
+    expect.equal(
+        customer.get("name"),
+        original,
         "customer_name is stored for a new customer",
-        expected=original,
-        actual=customer.get("name"),
         responses=[response],
     )
     _, b = create_ticket(
@@ -52,18 +51,16 @@ def test_customer_name_only_for_new(api: ApiClient, expect: Expect) -> None:
     )
     response, detail = get_ticket(api, expect, b["id"])
     customer = detail.get("customer") or {}
-    expect.that(
-        customer.get("name") == original,
+    expect.equal(
+        customer.get("name"),
+        original,
         "customer_name must not rename a customer that already exists",
-        expected=original,
-        actual=customer.get("name"),
         responses=[response],
     )
-    expect.that(
-        customer.get("email") == email,
+    expect.equal(
+        customer.get("email"),
+        email,
         "the ticket's customer is the one with that email",
-        expected=email,
-        actual=customer.get("email"),
         responses=[response],
     )
 
@@ -101,10 +98,9 @@ def test_customer_not_shared(api: ApiClient, expect: Expect, target: Settings) -
     )
     response, detail = get_ticket(api, expect, other["id"], identity=OTHER)
     name = (detail.get("customer") or {}).get("name")
-    expect.that(
-        name == "Other Workspace Customer",
+    expect.equal(
+        name,
+        "Other Workspace Customer",
         "the other workspace's new customer takes its own customer_name",
-        expected="Other Workspace Customer",
-        actual=name,
         responses=[response],
     )

@@ -23,13 +23,7 @@ def _exact(
     expect.status(response, status, what)
     body = {"error": _spec.error_text(component)}
     actual = expect.json(response, what)
-    expect.that(
-        actual == body,
-        f"{what}: the body is the documented one",
-        expected=body,
-        actual=actual,
-        responses=[response],
-    )
+    expect.equal(actual, body, f"{what}: the body is the documented one", responses=[response])
 
 
 @check(

@@ -28,13 +28,7 @@ def _not_found(expect: Expect, response: Any, what: str) -> None:
     expect.status(response, 404, what)
     body = {"error": _spec.error_text("NotFoundError")}
     actual = expect.json(response, what)
-    expect.that(
-        actual == body,
-        f"{what}: the 404 body is the documented one",
-        expected=body,
-        actual=actual,
-        responses=[response],
-    )
+    expect.equal(actual, body, f"{what}: the 404 body is the documented one", responses=[response])
 
 
 @check(

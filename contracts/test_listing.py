@@ -76,11 +76,10 @@ def test_limit_default_and_count(
     everything_response, everything = _list(api, expect, {"limit": spec_limit["maximum"]})
     default_response, default = _list(api, expect)
     expected = min(spec_limit["default"], len(everything))
-    expect.that(
-        len(default) == expected,
+    expect.equal(
+        len(default),
+        expected,
         f"without limit the list holds min(default {spec_limit['default']}, all tickets)",
-        expected=expected,
-        actual=len(default),
         responses=[default_response, everything_response],
     )
     expect.that(
@@ -92,11 +91,10 @@ def test_limit_default_and_count(
     )
     for limit in (spec_limit["minimum"], 2):
         response, data = _list(api, expect, {"limit": limit})
-        expect.that(
-            len(data) == limit,
+        expect.equal(
+            len(data),
+            limit,
             f"limit={limit} returns exactly {limit} tickets (the workspace has more)",
-            expected=limit,
-            actual=len(data),
             responses=[response],
         )
 

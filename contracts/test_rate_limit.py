@@ -112,11 +112,10 @@ def test_rate_limited(exhausted: tuple[list[Any], Any], expect: Expect, target: 
         actual=errors,
         responses=[refused],
     )
-    expect.that(
-        body.get("limit") == target.rate_limit,
+    expect.equal(
+        body.get("limit"),
+        target.rate_limit,
         "the body's limit is the enforced one (TIXALLO_RATE_LIMIT)",
-        expected=target.rate_limit,
-        actual=body.get("limit"),
         responses=[refused],
     )
 

@@ -50,42 +50,37 @@ def test_fields_round_trip(
 ) -> None:
     sent, created_response, created = full_ticket
     for field in ("subject", "description", "priority"):
-        expect.that(
-            created.get(field) == sent[field],
+        expect.equal(
+            created.get(field),
+            sent[field],
             f"createTicket returns {field} unchanged",
-            expected=sent[field],
-            actual=created.get(field),
             responses=[created_response],
         )
     response, detail = get_ticket(api, expect, created["id"])
     for field in ("subject", "description", "priority"):
-        expect.that(
-            detail.get(field) == sent[field],
+        expect.equal(
+            detail.get(field),
+            sent[field],
             f"getTicket returns {field} unchanged",
-            expected=sent[field],
-            actual=detail.get(field),
             responses=[response],
         )
     customer = detail.get("customer") or {}
-    expect.that(
-        customer.get("email") == sent["customer_email"],
+    expect.equal(
+        customer.get("email"),
+        sent["customer_email"],
         "the customer's email round-trips",
-        expected=sent["customer_email"],
-        actual=customer.get("email"),
         responses=[response],
     )
-    expect.that(
-        customer.get("name") == sent["customer_name"],
+    expect.equal(
+        customer.get("name"),
+        sent["customer_name"],
         "a new customer's name round-trips",
-        expected=sent["customer_name"],
-        actual=customer.get("name"),
         responses=[response],
     )
-    expect.that(
-        detail.get("customer_id") == created.get("customer_id"),
+    expect.equal(
+        detail.get("customer_id"),
+        created.get("customer_id"),
         "customer_id is stable between create and read",
-        expected=created.get("customer_id"),
-        actual=detail.get("customer_id"),
         responses=[created_response, response],
     )
 
@@ -104,19 +99,11 @@ def test_status_and_source(
         ("createTicket", created, created_response),
         ("getTicket", detail, response),
     ):
-        expect.that(
-            data.get("status") == NEW_STATUS,
-            f"{where}: status of a new API ticket",
-            expected=NEW_STATUS,
-            actual=data.get("status"),
-            responses=[resp],
+        expect.equal(
+            data.get("status"), NEW_STATUS, f"{where}: status of a new API ticket", responses=[resp]
         )
-        expect.that(
-            data.get("source") == API_SOURCE,
-            f"{where}: source of an API ticket",
-            expected=API_SOURCE,
-            actual=data.get("source"),
-            responses=[resp],
+        expect.equal(
+            data.get("source"), API_SOURCE, f"{where}: source of an API ticket", responses=[resp]
         )
         for field in ("created_at", "updated_at"):
             expect.that(
@@ -134,11 +121,10 @@ def test_status_and_source(
 def test_priority_default(api: ApiClient, expect: Expect) -> None:
     default = _spec.priority()["default"]
     response, created = create_ticket(api, expect, label="default priority")
-    expect.that(
-        created.get("priority") == default,
+    expect.equal(
+        created.get("priority"),
+        default,
         "a missing priority takes the spec's default",
-        expected=default,
-        actual=created.get("priority"),
         responses=[response],
     )
 
@@ -162,18 +148,16 @@ def test_description_first_message(
         responses=[response],
     )
     first = messages[0]
-    expect.that(
-        first.get("body") == sent["description"],
+    expect.equal(
+        first.get("body"),
+        sent["description"],
         "the first message is the description",
-        expected=sent["description"],
-        actual=first.get("body"),
         responses=[response],
     )
-    expect.that(
-        first.get("author_type") == CUSTOMER,
+    expect.equal(
+        first.get("author_type"),
+        CUSTOMER,
         "the first message is the customer's",
-        expected=CUSTOMER,
-        actual=first.get("author_type"),
         responses=[response],
     )
 
@@ -189,19 +173,14 @@ def test_posted_message(api: ApiClient, expect: Expect) -> None:
     posted = api.post(f"/tickets/{ticket['id']}/messages", json={"body": text})
     expect.status(posted, 201, "posting a message to a ticket of the workspace must succeed")
     data = expect.json(posted, "addMessage")["data"]
-    expect.that(
-        data.get("author_type") == CUSTOMER,
+    expect.equal(
+        data.get("author_type"),
+        CUSTOMER,
         "messages posted through the API are the customer's",
-        expected=CUSTOMER,
-        actual=data.get("author_type"),
         responses=[posted],
     )
-    expect.that(
-        data.get("body") == text,
-        "the message body round-trips unchanged",
-        expected=text,
-        actual=data.get("body"),
-        responses=[posted],
+    expect.equal(
+        data.get("body"), text, "the message body round-trips unchanged", responses=[posted]
     )
     response, detail = get_ticket(api, expect, ticket["id"])
     messages = detail.get("messages") or []
