@@ -150,7 +150,7 @@ def _serve(args: argparse.Namespace, *, project: bool) -> int:
         from reference.faults import CATALOGUE
 
         for f in CATALOGUE:
-            print(f"{f.name:42} {f.family:15} {f.label}")
+            print(f"{f.plant:42} {f.family:15} {f.label}")
         return 0
     config = _config(args)
     if not project:

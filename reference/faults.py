@@ -8,11 +8,21 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Fault:
-    """One planted bug: its switch name, its family and the one rule it breaks."""
+    """One planted bug: its switch name, its family, the one rule it breaks, and its parameter.
+
+    The same switch may stand in the catalogue more than once with other parameters (how slow,
+    how many in flight, what share), so that no check is tuned to one planted number.
+    """
 
     name: str
     family: str
     label: str
+    param: float | None = None
+
+    @property
+    def plant(self) -> str:
+        """What ``--fault`` takes to plant exactly this one: ``name`` or ``name=param``."""
+        return self.name if self.param is None else f"{self.name}={self.param:g}"
 
 
 FAMILIES = (
@@ -120,7 +130,12 @@ CATALOGUE: tuple[Fault, ...] = (
 )
 # fmt: on
 
-BY_NAME: dict[str, Fault] = {f.name: f for f in CATALOGUE}
+# The switch names (a switch planted with several parameters is listed once, first variant).
+BY_NAME: dict[str, Fault] = {}
+for _fault in CATALOGUE:
+    BY_NAME.setdefault(_fault.name, _fault)
+# Every catalogue entry by what plants it (``name`` or ``name=param``).
+BY_PLANT: dict[str, Fault] = {f.plant: f for f in CATALOGUE}
 
 
 class UnknownFaultError(ValueError):
@@ -128,27 +143,51 @@ class UnknownFaultError(ValueError):
 
 
 def names() -> list[str]:
-    """Every fault name, in catalogue order."""
-    return [f.name for f in CATALOGUE]
+    """Every switch name, in catalogue order."""
+    return list(BY_NAME)
 
 
 class FaultSet:
-    """The faults switched on for one deployment; the faithful deployment has none."""
+    """The faults switched on for one deployment; the faithful deployment has none.
+
+    A fault is switched on by name, or as ``name=value`` to set its parameter (a number: how
+    slow, how many in flight, what share...), so the same bug can be planted with other numbers
+    and no check is tuned to one of them. ``param(name, default)`` reads it.
+    """
 
     def __init__(self, active: Iterable[str] = ()) -> None:
-        active = tuple(active)
-        unknown = [n for n in active if n not in BY_NAME]
+        chosen: list[str] = []
+        params: dict[str, float] = {}
+        for raw in active:
+            name, sep, value = raw.partition("=")
+            name = name.strip()
+            if sep:
+                try:
+                    params[name] = float(value)
+                except ValueError:
+                    raise UnknownFaultError(
+                        f"fault {raw!r}: the parameter after '=' must be a number, e.g. {name}=3"
+                    ) from None
+            chosen.append(name)
+        unknown = [n for n in chosen if n not in BY_NAME]
         if unknown:
             raise UnknownFaultError(
                 f"unknown fault {', '.join(unknown)}: choose from {', '.join(names())}"
             )
-        self._active = frozenset(active)
+        self._active = frozenset(chosen)
+        self._params = params
 
     def on(self, name: str) -> bool:
         """Whether fault ``name`` is switched on (a typo in the code is a KeyError, not silence)."""
         if name not in BY_NAME:
             raise KeyError(f"no fault named {name!r} in the catalogue")
         return name in self._active
+
+    def param(self, name: str, default: float) -> float:
+        """The parameter fault ``name`` was switched on with (``name=value``), else ``default``."""
+        if name not in BY_NAME:
+            raise KeyError(f"no fault named {name!r} in the catalogue")
+        return self._params.get(name, default)
 
     @property
     def active(self) -> frozenset[str]:

@@ -23,7 +23,7 @@ SOURCE = Path(faults.__file__).parent
 
 def test_catalogue_size_families_and_labels() -> None:
     assert len(faults.CATALOGUE) >= 45
-    assert len(set(faults.names())) == len(faults.CATALOGUE)
+    assert len(set(faults.BY_PLANT)) == len(faults.CATALOGUE)
     assert {f.family for f in faults.CATALOGUE} == set(faults.FAMILIES)
     for fault in faults.CATALOGUE:
         assert re.fullmatch(r"[a-z0-9-]+", fault.name)
@@ -45,6 +45,19 @@ def test_fault_set_rejects_unknown_names() -> None:
         faults.FaultSet().on("not-in-catalogue")
     assert not faults.FaultSet()
     assert faults.FaultSet(["ratelimit-none"]).on("ratelimit-none")
+
+
+def test_fault_parameters() -> None:
+    planted = faults.FaultSet(["load-slow-reads=12.5", "stall"])
+    assert planted.on("load-slow-reads") and planted.on("stall")
+    assert planted.param("load-slow-reads", 300) == 12.5
+    assert planted.param("stall", 4) == 4
+    with pytest.raises(faults.UnknownFaultError, match="must be a number"):
+        faults.FaultSet(["stall=often"])
+    with pytest.raises(KeyError):
+        planted.param("not-in-catalogue", 1)
+    variant = faults.Fault("stall", "load", "Planted bug: x", 2.0)
+    assert variant.plant == "stall=2" and faults.BY_NAME["stall"].plant == "stall"
 
 
 def test_sliding_window_limiter() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reference.faults import BY_NAME, CATALOGUE, FAMILIES, Fault
+from reference.faults import BY_NAME, BY_PLANT, CATALOGUE, FAMILIES, Fault
 
 # The CI subset: one fault per catalogue family, and the family of contract checks (or "load")
 # that must catch it. Chosen so each family's own checks are exercised, the short webhook
@@ -74,7 +74,7 @@ def select_faults(
     names: Sequence[str] = (), family: str | None = None, *, quick: bool = False
 ) -> list[Fault]:
     """The faults to run, in catalogue order: all, the named ones, one family, or the CI subset."""
-    unknown = [n for n in names if n not in BY_NAME]
+    unknown = [n for n in names if n not in BY_NAME and n not in BY_PLANT]
     if unknown:
         raise PlanError(
             f"unknown fault {', '.join(unknown)}: see 'python -m reference serve --list-faults'"
@@ -84,9 +84,9 @@ def select_faults(
     chosen = [
         f
         for f in CATALOGUE
-        if (not names or f.name in names)
+        if (not names or f.name in names or f.plant in names)
         and (family is None or f.family == family)
-        and (not quick or f.name in QUICK)
+        and (not quick or f.plant in QUICK)
     ]
     if not chosen:
         raise PlanError("no fault matches the selection: widen --faults/--family/--quick")

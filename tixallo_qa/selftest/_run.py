@@ -44,7 +44,7 @@ class Job:
 
     @property
     def name(self) -> str:
-        return self.fault.name if self.fault else FAITHFUL
+        return self.fault.plant if self.fault else FAITHFUL
 
     @property
     def folder(self) -> str:
@@ -102,7 +102,7 @@ def plan_jobs(options: SelftestOptions) -> list[Job]:
 
 def _execute(job: Job, budgets: Budgets, scratch: Path, runs: Path) -> JobOutcome:
     workdir = Path(tempfile.mkdtemp(prefix=f"{job.kind}-{job.name}-", dir=scratch))
-    faults = [job.fault.name] if job.fault else []
+    faults = [job.fault.plant] if job.fault else []
     faithful = job.fault is None
     secrets: tuple[str, ...] = ()
     try:
@@ -160,12 +160,12 @@ def assemble(
         return merged
 
     def row(fault: Fault | None) -> FaultRow:
-        name = fault.name if fault else FAITHFUL
+        name = fault.plant if fault else FAITHFUL
         contracts = one(CONTRACTS, name) or Verdict(ERROR, detail="the contract run did not report")
         ours = _ours.merge(contracts, one(LOAD, name))
         if fault is None:
             return FaultRow(FAITHFUL, "-", FAITHFUL_LABEL, ours, one(PLAIN, name))
-        return FaultRow(fault.name, fault.family, fault.label, ours, one(PLAIN, name))
+        return FaultRow(fault.plant, fault.family, fault.label, ours, one(PLAIN, name))
 
     return [row(f) for f in faults], row(None)
 
