@@ -95,8 +95,8 @@ class ApiApp:
         self.pending: set[asyncio.Task[None]] = set()
 
     async def _fire(self, ticket_id: str, number: int) -> None:
-        from webhook_sink.testing import ticket_created
-        from webhook_sink.verify import sign_tixallo
+        from tixallo_qa.webhook_sink.testing import ticket_created
+        from tixallo_qa.webhook_sink.verify import sign_tixallo
 
         payload = ticket_created(ticket_id=ticket_id, ticket_number=number)
         body = json.dumps(payload).encode()
@@ -126,8 +126,8 @@ class ApiApp:
                         import httpx
 
                         # Imported now rather than on the first create, which would stall.
-                        import webhook_sink.testing
-                        import webhook_sink.verify  # noqa: F401
+                        import tixallo_qa.webhook_sink.testing
+                        import tixallo_qa.webhook_sink.verify  # noqa: F401
 
                         self.client = httpx.AsyncClient(trust_env=False, timeout=10)
                     if self.stall_period > 0 and self.stall_for > 0:
@@ -166,7 +166,7 @@ def serve(app: Any, ready_file: str, *, lifespan: Literal["on", "off"] = "off") 
     import uvicorn
     import uvloop
 
-    from webhook_sink.server import bind
+    from tixallo_qa.webhook_sink.server import bind
 
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]

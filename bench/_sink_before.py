@@ -24,8 +24,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from webhook_sink import app, payloads, server, store
-from webhook_sink.__main__ import main
+from tixallo_qa.webhook_sink import app, payloads, server, store
+from tixallo_qa.webhook_sink.__main__ import main
 
 UNDO_ALL = "schema,gil,index,encode,queue,proxy"
 

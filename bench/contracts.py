@@ -56,7 +56,7 @@ def run_st(base_url: str, key: str, max_examples: int, workdir: Path, timeout: f
 
 
 def run_contracts(settings: Any, profile: str, timeout: float) -> dict[str, Any]:
-    from contracts.runner import run_suite
+    from tixallo_qa.contracts.runner import run_suite
 
     started = time.monotonic()
     result = run_suite(settings, profile=profile, timeout=timeout)
@@ -70,9 +70,9 @@ def run_contracts(settings: Any, profile: str, timeout: float) -> dict[str, Any]
 
 
 def run(profile: str, timeout: float, default_row: bool) -> dict[str, Any]:
-    from contracts._profiles import budget
-    from tixallo_qa.embedded import start_embedded
-    from tixallo_qa.settings import Settings
+    from tixallo_qa.contracts._profiles import budget
+    from tixallo_qa.core.settings import Settings
+    from tixallo_qa.target import start_embedded
 
     max_examples = budget(profile).max_examples
     results: dict[str, Any] = {"profile": profile, "max_examples": max_examples}
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.profile, args.no_default = "smoke", True
     try:
-        import contracts.runner  # noqa: F401
+        import tixallo_qa.contracts.runner  # noqa: F401
     except ImportError as exc:
         title("Contract suite")
         print(f"pending: contracts.runner cannot be imported ({exc})")

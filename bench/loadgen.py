@@ -155,8 +155,8 @@ def run_ours(
     **options: Any,
 ) -> dict[str, Any]:
     """``load.run_load`` against ``base_url`` (no rate limit, one key); steady per-CPU figures."""
-    from load import LoadOptions, SloConfig, run_load
-    from tixallo_qa.settings import Settings
+    from tixallo_qa.core.settings import Settings
+    from tixallo_qa.load import LoadOptions, SloConfig, run_load
 
     settings = Settings(base_url=base_url, api_keys=(BENCH_KEY,), rate_limit=0)
     if sink is not None:
@@ -206,7 +206,7 @@ CREATES: dict[str, Any] = {
 
 
 def run(seconds: float, users: int, open_rate: float, creates_rate: float) -> dict[str, Any]:
-    from webhook_sink.testing import TEST_SECRET
+    from tixallo_qa.webhook_sink.testing import TEST_SECRET
 
     results: dict[str, Any] = {"seconds": seconds, "users": users}
     with tempfile.TemporaryDirectory(prefix="bench-loadgen-") as tmp:
@@ -231,7 +231,7 @@ def run(seconds: float, users: int, open_rate: float, creates_rate: float) -> di
         # a signed ticket.created to a sink for every create in both runs.
         with start_child(
             "sink",
-            ["webhook_sink", "--port", "0", "--db", str(workdir / "sink.sqlite3")],
+            ["tixallo_qa.webhook_sink", "--port", "0", "--db", str(workdir / "sink.sqlite3")],
             env={"TIXALLO_WEBHOOK_SECRET": TEST_SECRET},
         ) as sink:
             hook = f"http://127.0.0.1:{sink.port}/webhooks/tixallo"

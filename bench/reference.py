@@ -114,8 +114,8 @@ def wait_for_sink(sink_url: str, since: int, ids: set[str], timeout: float) -> d
 
 
 def run(get_rates: list[float], post_rates: list[float], lag_rates: list[float], seconds: float) -> dict[str, Any]:  # fmt: skip
-    from tixallo_qa.embedded import start_embedded
-    from tixallo_qa.settings import Settings
+    from tixallo_qa.core.settings import Settings
+    from tixallo_qa.target import start_embedded
 
     results: dict[str, Any] = {"steps": [], "lag": [], "seconds": seconds}
     embedded = start_embedded(Settings(), rate_limit=0, pool_size=1)

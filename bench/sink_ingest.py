@@ -37,8 +37,8 @@ from bench._common import (
     verdict,
 )
 from bench._sink_before import UNDO_ALL
-from webhook_sink.config import SinkConfig
-from webhook_sink.testing import (
+from tixallo_qa.webhook_sink.config import SinkConfig
+from tixallo_qa.webhook_sink.testing import (
     TEST_SECRET,
     post_concurrently,
     raw_request,
@@ -119,7 +119,7 @@ async def wake_latency(url: str, port: int, rounds: int) -> list[float]:
 
 def _start(kind: str, db: str) -> Child:
     if kind in ("sink", "before", "before_ingest"):
-        module = "webhook_sink" if kind == "sink" else "bench._sink_before"
+        module = "tixallo_qa.webhook_sink" if kind == "sink" else "bench._sink_before"
         # bench/_sink_before.py names what each undoes.
         undo = "index,encode,queue,proxy" if kind == "before_ingest" else UNDO_ALL
         return start_child(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contracts._results import CheckResult, SuiteResult
-from contracts.runner import run_suite
+from tixallo_qa.contracts._results import CheckResult, SuiteResult
+from tixallo_qa.contracts.runner import run_suite
 
 __all__ = ["CheckResult", "SuiteResult", "run_suite"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import shlex
 
-from contracts._exchanges import Exchange
-from tixallo_qa.redact import Redactor
+from tixallo_qa.contracts._exchanges import Exchange
+from tixallo_qa.core.redact import Redactor
 
 # Enough to see what went wrong, short enough that a failure list stays readable.
 BODY_LIMIT = 2000

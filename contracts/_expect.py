@@ -7,9 +7,9 @@ from typing import Any
 
 import requests
 
-from contracts._curl import describe
-from contracts._transport import exchange_of
-from tixallo_qa.redact import Redactor
+from tixallo_qa.contracts._curl import describe
+from tixallo_qa.contracts._transport import exchange_of
+from tixallo_qa.core.redact import Redactor
 
 
 class Expect:

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import requests
 
-from contracts._expect import Expect
-from contracts._transport import MAIN, ApiClient
-from tixallo_qa.settings import Settings
+from tixallo_qa.contracts._expect import Expect
+from tixallo_qa.contracts._transport import MAIN, ApiClient
+from tixallo_qa.core.settings import Settings
 
 RUN_ID = secrets.token_hex(4)
 _counter = itertools.count(1)

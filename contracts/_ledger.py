@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from contracts._exchanges import Exchange
+from tixallo_qa.contracts._exchanges import Exchange
 
 TICKET_CREATED = "ticket.created"
 MESSAGE_CREATED = "ticket.message.created"

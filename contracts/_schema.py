@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from contracts._profiles import Budget
-from contracts._transport import MAIN, OTHER, PacedSession, bearer
-from tixallo_qa.settings import Settings
-from tixallo_qa.spec import spec_path
+from tixallo_qa.contracts._profiles import Budget
+from tixallo_qa.contracts._transport import MAIN, OTHER, PacedSession, bearer
+from tixallo_qa.core.settings import Settings
+from tixallo_qa.core.spec import spec_path
 
 if TYPE_CHECKING:
     from schemathesis.schemas import BaseSchema

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tixallo_qa import spec
+from tixallo_qa.core import spec
 
 
 def error_text(component: str) -> str:

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from contracts._exchanges import ExchangeLog
-from contracts._ledger import Ledger
-from tixallo_qa.redact import Redactor
+from tixallo_qa.contracts._exchanges import ExchangeLog
+from tixallo_qa.contracts._ledger import Ledger
+from tixallo_qa.core.redact import Redactor
 
 
 @dataclass

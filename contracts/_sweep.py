@@ -7,13 +7,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from contracts import _spec
-from contracts._curl import curl_command
-from contracts._ledger import MESSAGE_CREATED, TICKET_CREATED, Created, Ledger
-from contracts._state import SuiteState
-from contracts._time import same_instant
-from contracts._transport import MAIN, OTHER
-from webhook_sink.client import Event, SinkClient
+from tixallo_qa.contracts import _spec
+from tixallo_qa.contracts._curl import curl_command
+from tixallo_qa.contracts._ledger import MESSAGE_CREATED, TICKET_CREATED, Created, Ledger
+from tixallo_qa.contracts._state import SuiteState
+from tixallo_qa.contracts._time import same_instant
+from tixallo_qa.contracts._transport import MAIN, OTHER
+from tixallo_qa.webhook_sink.client import Event, SinkClient
 
 CATEGORIES = ("delivery", "signature", "payload", "double-fire", "unexpected")
 SHOWN = 8

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tixallo_qa.settings import Settings
+from tixallo_qa.core.settings import Settings
 
 
 @dataclass
@@ -26,7 +26,7 @@ class Target:
 
 def start_target(settings: Settings) -> Target:
     """Start what ``settings`` leave to us: the whole reference deployment, or just a local sink."""
-    from tixallo_qa import embedded
+    from tixallo_qa import target as embedded
 
     if settings.embedded:
         running = embedded.start_embedded(settings)

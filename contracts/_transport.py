@@ -16,8 +16,8 @@ from typing import Any
 
 import requests
 
-from contracts._exchanges import Exchange, ExchangeLog
-from tixallo_qa.ratelimit import KeyPool, parse_retry_after
+from tixallo_qa.contracts._exchanges import Exchange, ExchangeLog
+from tixallo_qa.core.ratelimit import KeyPool, parse_retry_after
 
 PLACEHOLDER_PREFIX = "tixallo-identity:"
 MAIN = "main"

@@ -7,12 +7,12 @@ import secrets
 
 import pytest
 
-from contracts import _spec
-from contracts._catalogue import check
-from contracts._expect import Expect
-from contracts._helpers import require, ticket_body
-from contracts._transport import MAIN, ApiClient, placeholder
-from tixallo_qa.settings import Settings
+from tixallo_qa.contracts import _spec
+from tixallo_qa.contracts._catalogue import check
+from tixallo_qa.contracts._expect import Expect
+from tixallo_qa.contracts._helpers import require, ticket_body
+from tixallo_qa.contracts._transport import MAIN, ApiClient, placeholder
+from tixallo_qa.core.settings import Settings
 
 # Header values built from a real key (None = no header); the key itself is filled in per test.
 BAD_CREDENTIALS = {

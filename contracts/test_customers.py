@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from contracts._catalogue import check
-from contracts._expect import Expect
-from contracts._helpers import create_ticket, get_ticket, require, unique, unique_email
-from contracts._transport import MAIN, OTHER, ApiClient
-from tixallo_qa.settings import Settings
+from tixallo_qa.contracts._catalogue import check
+from tixallo_qa.contracts._expect import Expect
+from tixallo_qa.contracts._helpers import create_ticket, get_ticket, require, unique, unique_email
+from tixallo_qa.contracts._transport import MAIN, OTHER, ApiClient
+from tixallo_qa.core.settings import Settings
 
 
 @check(

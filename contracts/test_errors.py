@@ -6,12 +6,12 @@ import uuid
 
 import requests
 
-from contracts import _spec
-from contracts._catalogue import check
-from contracts._expect import Expect
-from contracts._helpers import create_ticket, require, ticket_body
-from contracts._transport import ApiClient
-from tixallo_qa.settings import Settings
+from tixallo_qa.contracts import _spec
+from tixallo_qa.contracts._catalogue import check
+from tixallo_qa.contracts._expect import Expect
+from tixallo_qa.contracts._helpers import create_ticket, require, ticket_body
+from tixallo_qa.contracts._transport import ApiClient
+from tixallo_qa.core.settings import Settings
 
 VALIDATION_ERROR = "#/components/schemas/ValidationError"
 ERROR = "#/components/schemas/Error"

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from contracts import _spec
-from contracts._catalogue import check, final
-from contracts._curl import describe
-from contracts._expect import Expect
-from contracts._helpers import get_ticket, require
-from contracts._state import SuiteState
-from contracts._transport import ApiClient
-from tixallo_qa.settings import Settings
+from tixallo_qa.contracts import _spec
+from tixallo_qa.contracts._catalogue import check, final
+from tixallo_qa.contracts._curl import describe
+from tixallo_qa.contracts._expect import Expect
+from tixallo_qa.contracts._helpers import get_ticket, require
+from tixallo_qa.contracts._state import SuiteState
+from tixallo_qa.contracts._transport import ApiClient
+from tixallo_qa.core.settings import Settings
 
 
 @check(

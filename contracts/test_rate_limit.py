@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from contracts import _spec
-from contracts._catalogue import check
-from contracts._expect import Expect
-from contracts._helpers import require
-from contracts._transport import ApiClient
-from tixallo_qa.settings import Settings
+from tixallo_qa.contracts import _spec
+from tixallo_qa.contracts._catalogue import check
+from tixallo_qa.contracts._expect import Expect
+from tixallo_qa.contracts._helpers import require
+from tixallo_qa.contracts._transport import ApiClient
+from tixallo_qa.core.settings import Settings
 
 # Requests past the configured limit we allow before calling the limit unenforced.
 SLACK = 5

@@ -7,13 +7,19 @@ from typing import Any
 
 import pytest
 
-from contracts import _spec
-from contracts._catalogue import check
-from contracts._expect import Expect
-from contracts._helpers import create_ticket, get_ticket, ticket_body, unique, unique_email
-from contracts._profiles import Budget
-from contracts._time import is_rfc3339
-from contracts._transport import ApiClient
+from tixallo_qa.contracts import _spec
+from tixallo_qa.contracts._catalogue import check
+from tixallo_qa.contracts._expect import Expect
+from tixallo_qa.contracts._helpers import (
+    create_ticket,
+    get_ticket,
+    ticket_body,
+    unique,
+    unique_email,
+)
+from tixallo_qa.contracts._profiles import Budget
+from tixallo_qa.contracts._time import is_rfc3339
+from tixallo_qa.contracts._transport import ApiClient
 
 # Documented for tickets created through the API (API reference example; part B 5).
 NEW_STATUS = "new"

@@ -7,8 +7,8 @@ from typing import Any
 import hypothesis
 import schemathesis
 
-from contracts._catalogue import check
-from contracts._profiles import Budget
+from tixallo_qa.contracts._catalogue import check
+from tixallo_qa.contracts._profiles import Budget
 
 positive = schemathesis.pytest.from_fixture("positive_schema")
 negative = schemathesis.pytest.from_fixture("negative_schema")

@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from contracts import _spec
-from contracts._catalogue import check
-from contracts._expect import Expect
-from contracts._helpers import RUN_ID, create_ticket, ticket_body
-from contracts._profiles import Budget
-from contracts._transport import ApiClient
+from tixallo_qa.contracts import _spec
+from tixallo_qa.contracts._catalogue import check
+from tixallo_qa.contracts._expect import Expect
+from tixallo_qa.contracts._helpers import RUN_ID, create_ticket, ticket_body
+from tixallo_qa.contracts._profiles import Budget
+from tixallo_qa.contracts._transport import ApiClient
 
 CREATE = "CreateTicketRequest"
 MESSAGE = "AddMessageRequest"

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from contracts._catalogue import check, final
-from contracts._expect import Expect
-from contracts._helpers import create_ticket, require, ticket_body, unique
-from contracts._ledger import MESSAGE_CREATED, TICKET_CREATED, Ledger
-from contracts._sweep import Sweep, collect
-from contracts._transport import MAIN, OTHER, ApiClient
-from tixallo_qa.settings import Settings
-from webhook_sink.client import SinkClient
+from tixallo_qa.contracts._catalogue import check, final
+from tixallo_qa.contracts._expect import Expect
+from tixallo_qa.contracts._helpers import create_ticket, require, ticket_body, unique
+from tixallo_qa.contracts._ledger import MESSAGE_CREATED, TICKET_CREATED, Ledger
+from tixallo_qa.contracts._sweep import Sweep, collect
+from tixallo_qa.contracts._transport import MAIN, OTHER, ApiClient
+from tixallo_qa.core.settings import Settings
+from tixallo_qa.webhook_sink.client import SinkClient
 
 # Seconds the reference deployment waits before its first retry (part B 3), plus slack.
 RETRY_WAIT = 1.0 + 4.0

@@ -5,10 +5,10 @@ Nothing here imports locust: the scenarios (``load.scenario``) run in a child pr
 
 from __future__ import annotations
 
-from load.options import LoadOptions
-from load.runner import LoadResult, run_load
-from load.safety import LoadRefusedError
-from load.slo import SloConfig, SloRow, load_slo_file
+from tixallo_qa.load.options import LoadOptions
+from tixallo_qa.load.runner import LoadResult, run_load
+from tixallo_qa.load.safety import LoadRefusedError
+from tixallo_qa.load.slo import SloConfig, SloRow, load_slo_file
 
 __all__ = [
     "LoadOptions",

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from load.percentiles import summarize
+from tixallo_qa.load.percentiles import summarize
 
 EVENT_OF_KIND = {"ticket": "ticket.created", "message": "ticket.message.created"}
 _KEY_FIELD = {"ticket.created": "ticket_id", "ticket.message.created": "message_id"}

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from tixallo_qa.ratelimit import KeyPool
-from tixallo_qa.redact import Redactor
+from tixallo_qa.core.ratelimit import KeyPool
+from tixallo_qa.core.redact import Redactor
 
 # Fields of the create request that a read must return unchanged (customer fields are nested).
 TICKET_FIELDS = ("subject", "description", "priority")

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from load.safety import DEFAULT_DURATION, MAX_DURATION, LoadRefusedError
+from tixallo_qa.load.safety import DEFAULT_DURATION, MAX_DURATION, LoadRefusedError
 
 MODELS = ("closed", "open")
 USER_CLASSES = ("integrator", "agent")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from load.options import LoadOptions
-from tixallo_qa.ratelimit import DEFAULT_MARGIN, required_keys
+from tixallo_qa.core.ratelimit import DEFAULT_MARGIN, required_keys
+from tixallo_qa.load.options import LoadOptions
 
 WINDOW = 60.0
 

@@ -9,11 +9,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from load import files
-from load.percentiles import histogram_percentile, merge, percentile
-from load.slo import FAIL, PASS, SloRow
-from load.svg import histogram_bins, histogram_chart, line_chart
-from tixallo_qa.redact import Redactor
+from tixallo_qa.core.redact import Redactor
+from tixallo_qa.load import files
+from tixallo_qa.load.percentiles import histogram_percentile, merge, percentile
+from tixallo_qa.load.slo import FAIL, PASS, SloRow
+from tixallo_qa.load.svg import histogram_bins, histogram_chart, line_chart
 
 _STYLE = {PASS: "green", FAIL: "bold red"}
 

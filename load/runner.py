@@ -23,11 +23,15 @@ from typing import Any
 
 from rich.console import Console
 
-from load import files, planning, report, stats
-from load.integrity import IntegrityResult, read_back
-from load.options import ChildPlan, LoadOptions, dumps
-from load.safety import LoadRefusedError, check_target
-from load.slo import (
+from tixallo_qa.core.netutil import free_port
+from tixallo_qa.core.ratelimit import required_keys
+from tixallo_qa.core.redact import Redactor
+from tixallo_qa.core.settings import Settings
+from tixallo_qa.load import files, planning, report, stats
+from tixallo_qa.load.integrity import IntegrityResult, read_back
+from tixallo_qa.load.options import ChildPlan, LoadOptions, dumps
+from tixallo_qa.load.safety import LoadRefusedError, check_target
+from tixallo_qa.load.slo import (
     IntegrityFigures,
     Measurements,
     OpenModelFigures,
@@ -37,7 +41,7 @@ from load.slo import (
     breached,
     evaluate,
 )
-from tixallo_qa.embedded import (
+from tixallo_qa.target import (
     DEFAULT_POOL_SIZE,
     ChildService,
     Embedded,
@@ -45,10 +49,6 @@ from tixallo_qa.embedded import (
     start_embedded,
     start_sink,
 )
-from tixallo_qa.netutil import free_port
-from tixallo_qa.ratelimit import required_keys
-from tixallo_qa.redact import Redactor
-from tixallo_qa.settings import Settings
 
 LOCUSTFILE = Path(__file__).resolve().parent / "scenario" / "locustfile.py"
 EXIT_PASS, EXIT_BREACH, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2, 3
@@ -167,7 +167,7 @@ def _sink(
     """The sink's URL and its last seq before the run (starting a local sink when none answers)."""
     if not options.webhooks:
         return None, 0
-    from webhook_sink.client import SinkClient
+    from tixallo_qa.webhook_sink.client import SinkClient
 
     url = settings.sink_url
     if not sink_is_up(url):

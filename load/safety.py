@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from tixallo_qa.netutil import is_loopback_url
+from tixallo_qa.core.netutil import is_loopback_url
 
 DEFAULT_DURATION = 15.0
 MAX_DURATION = 3600.0  # hard cap: a run always stops by itself within an hour

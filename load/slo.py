@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from load.safety import LoadRefusedError
+from tixallo_qa.load.safety import LoadRefusedError
 
 PASS, FAIL, NA = "pass", "FAIL", "n/a"
 _PERCENTILE_KEYS = ("p95_ms", "p99_ms")

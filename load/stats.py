@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from load import files
-from load.percentiles import histogram_percentile
-from load.slo import EndpointFigures
+from tixallo_qa.load import files
+from tixallo_qa.load.percentiles import histogram_percentile
+from tixallo_qa.load.slo import EndpointFigures
 
 API_METHODS = ("GET", "POST")
 RATE_LIMITED = "429"

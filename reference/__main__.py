@@ -1,9 +1,9 @@
-"""``python -m reference serve|seed|admin``."""
+"""``python -m tixallo_qa.reference serve|seed|admin``."""
 
 from __future__ import annotations
 
 import sys
 
-from reference.cli import main
+from tixallo_qa.reference.cli import main
 
 sys.exit(main())

@@ -23,13 +23,13 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from reference.config import ServerConfig
-from reference.dispatcher import Dispatcher, enqueue
-from reference.faults import FaultSet
-from reference.limiter import SlidingWindowLimiter
-from reference.store import Store, new_id
-from reference.tickets import SOURCE_API, STATUS_NEW, Tickets, merged, workspace_of
-from reference.validation import Invalid, Validators, build_validators
+from tixallo_qa.reference.config import ServerConfig
+from tixallo_qa.reference.dispatcher import Dispatcher, enqueue
+from tixallo_qa.reference.faults import FaultSet
+from tixallo_qa.reference.limiter import SlidingWindowLimiter
+from tixallo_qa.reference.store import Store, new_id
+from tixallo_qa.reference.tickets import SOURCE_API, STATUS_NEW, Tickets, merged, workspace_of
+from tixallo_qa.reference.validation import Invalid, Validators, build_validators
 
 API = "/api/v1"
 _UUID = re.compile(

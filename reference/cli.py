@@ -1,4 +1,4 @@
-"""``python -m reference serve|seed|admin`` (and the same subcommands under ``tixallo-qa reference``)."""
+"""``python -m tixallo_qa.reference serve|seed|admin`` (and the same subcommands under ``tixallo-qa reference``)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reference.config import EVENT_TYPES, ConfigError, ServerConfig, parse_retries
-from reference.faults import UnknownFaultError
-from tixallo_qa.netutil import PortInUseError
+from tixallo_qa.core.netutil import PortInUseError
+from tixallo_qa.reference.config import EVENT_TYPES, ConfigError, ServerConfig, parse_retries
+from tixallo_qa.reference.faults import UnknownFaultError
 
 if TYPE_CHECKING:
-    from reference.store import Store
+    from tixallo_qa.reference.store import Store
 
 # Where `tixallo-qa reference serve` (what `make serve` runs) keeps its state.
 PROJECT_DB = ".tixallo/reference.sqlite3"
@@ -112,8 +112,8 @@ def add_subcommands(parser: argparse.ArgumentParser, *, project: bool = False) -
 
 def run(args: argparse.Namespace, *, prog: str = "reference", project: bool = False) -> int:
     """Run a parsed subcommand; bad configuration is one line on stderr and exit code 2."""
-    from reference.seed import SeedError
-    from reference.store import StoreError
+    from tixallo_qa.reference.seed import SeedError
+    from tixallo_qa.reference.store import StoreError
 
     try:
         if args.action == "serve":
@@ -144,10 +144,10 @@ def _config(args: argparse.Namespace) -> ServerConfig:
 
 
 def _serve(args: argparse.Namespace, *, project: bool) -> int:
-    from reference import server
+    from tixallo_qa.reference import server
 
     if args.list_faults:
-        from reference.faults import CATALOGUE
+        from tixallo_qa.reference.faults import CATALOGUE
 
         for f in CATALOGUE:
             print(f"{f.plant:42} {f.family:15} {f.label}")
@@ -163,7 +163,7 @@ def _serve(args: argparse.Namespace, *, project: bool) -> int:
             **settings,
             "TIXALLO_RATE_LIMIT": str(config.rate_limit),
         }
-        from reference.seed import format_settings, write_env
+        from tixallo_qa.reference.seed import format_settings, write_env
 
         write_env(args.env_out, full)
         sys.stdout.write(format_settings(full))
@@ -181,9 +181,9 @@ def _project_settings(args: argparse.Namespace) -> dict[str, str]:
     """Seed the project database when empty; otherwise read the settings its seed wrote."""
     from urllib.parse import urlsplit
 
-    from reference.seed import seed_store
-    from reference.store import Store
-    from tixallo_qa.settings import SettingsError, parse_env_file
+    from tixallo_qa.core.settings import SettingsError, parse_env_file
+    from tixallo_qa.reference.seed import seed_store
+    from tixallo_qa.reference.store import Store
 
     if args.fresh and args.db != ":memory:":
         for suffix in ("", "-wal", "-shm"):
@@ -219,7 +219,7 @@ def _project_settings(args: argparse.Namespace) -> dict[str, str]:
 
 
 def _seed(args: argparse.Namespace) -> int:
-    from reference.seed import format_settings, seed, write_env
+    from tixallo_qa.reference.seed import format_settings, seed, write_env
 
     if args.db != ":memory:":
         Path(args.db).parent.mkdir(parents=True, exist_ok=True)
@@ -239,7 +239,7 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _admin(args: argparse.Namespace) -> int:
-    from reference.store import Store
+    from tixallo_qa.reference.store import Store
 
     store = Store(args.db)
     try:
@@ -317,7 +317,7 @@ def _admin_endpoint(store: Store, args: argparse.Namespace) -> int:
 
 
 def _admin_note(store: Store, args: argparse.Namespace) -> int:
-    from reference.tickets import Tickets
+    from tixallo_qa.reference.tickets import Tickets
 
     if store.ticket(args.ticket_id) is None:
         raise ConfigError(f"note: no ticket {args.ticket_id}")
@@ -341,7 +341,7 @@ def _admin_outbox(store: Store, args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m reference", description="The Tixallo v1 reference deployment."
+        prog="python -m tixallo_qa.reference", description="The Tixallo v1 reference deployment."
     )
     add_subcommands(parser)
     args = parser.parse_args(argv)

@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from reference.faults import FaultSet
-from reference.store import Store
+from tixallo_qa.reference.faults import FaultSet
+from tixallo_qa.reference.store import Store
 
 log = logging.getLogger("reference.dispatcher")
 

@@ -10,10 +10,10 @@ import os
 import secrets
 from pathlib import Path
 
-from reference.config import EVENT_TYPES
-from reference.store import Store
-from reference.tickets import Tickets
-from reference.validation import rules_for
+from tixallo_qa.reference.config import EVENT_TYPES
+from tixallo_qa.reference.store import Store
+from tixallo_qa.reference.tickets import Tickets
+from tixallo_qa.reference.validation import rules_for
 
 WORKSPACE_A = "workspace-a"
 WORKSPACE_B = "workspace-b"

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from reference.config import ConfigError, ServerConfig, load_endpoints
-from reference.faults import FaultSet
-from reference.store import Store
-from tixallo_qa.netutil import ListenError, PortInUseError, listen
+from tixallo_qa.core.netutil import ListenError, PortInUseError, listen
+from tixallo_qa.reference.config import ConfigError, ServerConfig, load_endpoints
+from tixallo_qa.reference.faults import FaultSet
+from tixallo_qa.reference.store import Store
 
 ReadyCallback = Callable[[str, int], None]
 
@@ -71,7 +71,7 @@ def serve(config: ServerConfig, on_ready: ReadyCallback | None = None) -> int:
     """Serve until SIGINT/SIGTERM; configuration errors raise before anything is served."""
     import uvicorn
 
-    from reference.app import create_app
+    from tixallo_qa.reference.app import create_app
 
     config, sock, store = prepare(config)
     host, port = sock.getsockname()[:2]

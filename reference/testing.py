@@ -94,9 +94,9 @@ def serve_args(
     config_file: str | None = None,
     port: int = 0,
 ) -> list[str]:
-    """The command line of a child ``python -m reference serve`` (without --ready-file)."""
+    """The command line of a child ``python -m tixallo_qa.reference serve`` (without --ready-file)."""
     args = [
-        sys.executable, "-m", "reference", "serve",
+        sys.executable, "-m", "tixallo_qa.reference", "serve",
         "--host", "127.0.0.1", "--port", str(port), "--db", db_path,
         "--rate-limit", str(rate_limit), "--rate-window", str(rate_window),
         "--webhook-retries", retries,
@@ -164,7 +164,7 @@ class ReferenceFactory:
         retries: str = "1,5,25",
         config_file: str | None = None,
     ) -> ReferenceDeployment:
-        from reference.seed import seed as seed_db
+        from tixallo_qa.reference.seed import seed as seed_db
 
         self._count += 1
         db = db_path or str(self.tmp_dir / f"reference-{self._count}.sqlite3")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from reference.dispatcher import enqueue
-from reference.faults import FaultSet
-from reference.store import TICKET_FIELDS, Store, new_id
+from tixallo_qa.reference.dispatcher import enqueue
+from tixallo_qa.reference.faults import FaultSet
+from tixallo_qa.reference.store import TICKET_FIELDS, Store, new_id
 
 # What a ticket created through the API is (public-docs part B 5); the spec leaves these open.
 STATUS_NEW = "new"

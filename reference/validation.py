@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from reference.faults import FaultSet
-from tixallo_qa import spec
+from tixallo_qa.core import spec
+from tixallo_qa.reference.faults import FaultSet
 
 # RFC 5322 dot-atom local part and a dotted hostname whose top label is not all digits: accepts
 # what hypothesis' and schemathesis' email strategies generate, rejects what jsonschema rejects.

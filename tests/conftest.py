@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-pytest_plugins = ["reference.testing", "webhook_sink.testing"]
+pytest_plugins = ["tixallo_qa.reference.testing", "tixallo_qa.webhook_sink.testing"]

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tixallo_qa.settings import Settings, SettingsError, load_settings
+from tixallo_qa.core.settings import Settings, SettingsError, load_settings
 
 __all__ = ["Settings", "SettingsError", "load_settings"]

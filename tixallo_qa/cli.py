@@ -7,8 +7,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from tixallo_qa.netutil import ListenError
-from tixallo_qa.settings import SettingsError
+from tixallo_qa.core.netutil import ListenError
+from tixallo_qa.core.settings import SettingsError
 
 # name -> (module under tixallo_qa.commands, one-line help). Only the chosen command's module
 # is imported, so a command never pays for (or is broken by) another's imports, locust's

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from webhook_sink.client import Event, SinkClient
-from webhook_sink.config import SinkConfig
+from tixallo_qa.webhook_sink.client import Event, SinkClient
+from tixallo_qa.webhook_sink.config import SinkConfig
 
 __all__ = ["Event", "SinkClient", "SinkConfig"]

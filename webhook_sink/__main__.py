@@ -1,4 +1,4 @@
-"""``python -m webhook_sink``: the sink in the foreground (``--port 0 --ready-file PATH`` for parents)."""
+"""``python -m tixallo_qa.webhook_sink``: the sink in the foreground (``--port 0 --ready-file PATH`` for parents)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from tixallo_qa.netutil import PortInUseError
-from tixallo_qa.settings import SettingsError
+from tixallo_qa.core.netutil import PortInUseError
+from tixallo_qa.core.settings import SettingsError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from webhook_sink import config, server
+    from tixallo_qa.webhook_sink import config, server
 
     parser = argparse.ArgumentParser(
-        prog="python -m webhook_sink", description="Run the Tixallo webhook sink."
+        prog="python -m tixallo_qa.webhook_sink", description="Run the Tixallo webhook sink."
     )
     config.add_arguments(parser)
     args = parser.parse_args(argv)

@@ -14,12 +14,12 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from tixallo_qa.redact import REDACTED, Redactor
-from webhook_sink import payloads, verify
-from webhook_sink.config import SinkConfig
-from webhook_sink.faults import FaultRule, Faults
-from webhook_sink.page import PAGE_HTML
-from webhook_sink.store import Filter, Store, StoreError, now
+from tixallo_qa.core.redact import REDACTED, Redactor
+from tixallo_qa.webhook_sink import payloads, verify
+from tixallo_qa.webhook_sink.config import SinkConfig
+from tixallo_qa.webhook_sink.faults import FaultRule, Faults
+from tixallo_qa.webhook_sink.page import PAGE_HTML
+from tixallo_qa.webhook_sink.store import Filter, Store, StoreError, now
 
 KEEP_OF_TOO_LARGE = 1024
 MAX_WAIT = 300.0

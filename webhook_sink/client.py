@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from webhook_sink._text import as_text
+from tixallo_qa.webhook_sink._text import as_text
 
 # Record attributes a filter may name; anything else is a top-level payload field.
 RECORD_FIELDS = (

@@ -1,4 +1,4 @@
-"""The sink's one typed configuration, built from ``tixallo_qa.settings.Settings`` plus flags."""
+"""The sink's one typed configuration, built from ``tixallo_qa.core.settings.Settings`` plus flags."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tixallo_qa import settings as _settings
-from tixallo_qa.settings import Settings, SettingsError
+from tixallo_qa.core import settings as _settings
+from tixallo_qa.core.settings import Settings, SettingsError
 
 SCHEMES = _settings.WEBHOOK_SCHEMES
 HMAC_ENCODINGS = ("hex", "base64")

@@ -8,7 +8,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from tixallo_qa import spec
+from tixallo_qa.core import spec
 
 try:  # Rust validator, shipped with schemathesis' dependencies; the sink works without it
     import jsonschema_rs

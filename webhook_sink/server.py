@@ -16,9 +16,9 @@ from types import TracebackType
 
 import uvicorn
 
-from tixallo_qa.netutil import listen
-from webhook_sink.app import SinkApp
-from webhook_sink.config import SinkConfig
+from tixallo_qa.core.netutil import listen
+from tixallo_qa.webhook_sink.app import SinkApp
+from tixallo_qa.webhook_sink.config import SinkConfig
 
 START_TIMEOUT = 15.0
 # GIL switch interval of a standalone sink process (CPython's default is 5 ms); see run_foreground.

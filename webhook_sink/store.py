@@ -20,8 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from webhook_sink._text import as_text
-from webhook_sink.payloads import key_field
+from tixallo_qa.webhook_sink._text import as_text
+from tixallo_qa.webhook_sink.payloads import key_field
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (

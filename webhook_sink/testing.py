@@ -21,10 +21,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from webhook_sink.client import SinkClient
-from webhook_sink.config import SinkConfig
-from webhook_sink.server import SinkServer
-from webhook_sink.verify import sign_hmac, sign_standard, sign_tixallo
+from tixallo_qa.webhook_sink.client import SinkClient
+from tixallo_qa.webhook_sink.config import SinkConfig
+from tixallo_qa.webhook_sink.server import SinkServer
+from tixallo_qa.webhook_sink.verify import sign_hmac, sign_standard, sign_tixallo
 
 # A known secret for tests only; valid for every scheme ("whsec_" + base64 for Standard Webhooks).
 TEST_SECRET = "whsec_dGl4YWxsby1xYSB0ZXN0IHNlY3JldCAwMTIzNDU2Nzg5"

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from webhook_sink.config import SinkConfig
+from tixallo_qa.webhook_sink.config import SinkConfig
 
 VALID = "valid"
 BAD_SIGNATURE = "bad_signature"

@@ -9,10 +9,10 @@ import random
 from collections.abc import MutableSequence
 from typing import Any
 
-from load.options import ENDPOINTS
-from load.scenario.pacing import Pacer, Reply
-from load.scenario.state import STATE
-from tixallo_qa import spec
+from tixallo_qa.core import spec
+from tixallo_qa.load.options import ENDPOINTS
+from tixallo_qa.load.scenario.pacing import Pacer, Reply
+from tixallo_qa.load.scenario.state import STATE
 
 _counter = itertools.count(1)
 

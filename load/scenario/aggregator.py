@@ -11,11 +11,11 @@ import gevent
 from locust.env import Environment
 from locust.stats import StatsError
 
-from load import files
-from load.accounting import Accounting, accepted, event_key, expected_key, join
-from load.options import ChildPlan
-from load.percentiles import merge
-from webhook_sink.client import SinkClient
+from tixallo_qa.load import files
+from tixallo_qa.load.accounting import Accounting, accepted, event_key, expected_key, join
+from tixallo_qa.load.options import ChildPlan
+from tixallo_qa.load.percentiles import merge
+from tixallo_qa.webhook_sink.client import SinkClient
 
 log = logging.getLogger("tixallo.load")
 WEBHOOK = "WEBHOOK"  # request type of the lag rows in locust's statistics

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from load.percentiles import bucket_ms
+from tixallo_qa.load.percentiles import bucket_ms
 
 # Request types that are API traffic (429s have their own type, webhook lag is master-side).
 API_TYPES = ("GET", "POST")

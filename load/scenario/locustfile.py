@@ -17,11 +17,11 @@ from locust import events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from load.options import ChildPlan
-from load.scenario.aggregator import Aggregator
-from load.scenario.open_model import OpenModelUser
-from load.scenario.state import STATE
-from load.scenario.users import AgentUser, IntegratorUser
+from tixallo_qa.load.options import ChildPlan
+from tixallo_qa.load.scenario.aggregator import Aggregator
+from tixallo_qa.load.scenario.open_model import OpenModelUser
+from tixallo_qa.load.scenario.state import STATE
+from tixallo_qa.load.scenario.users import AgentUser, IntegratorUser
 
 __all__ = ["AgentUser", "IntegratorUser", "OpenModelUser"]
 

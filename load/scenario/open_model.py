@@ -10,9 +10,9 @@ from gevent.pool import Pool
 from locust import FastHttpUser, constant, task
 from locust.exception import StopUser
 
-from load.scenario import actions
-from load.scenario.state import STATE
-from load.schedule import ArrivalSchedule
+from tixallo_qa.load.scenario import actions
+from tixallo_qa.load.scenario.state import STATE
+from tixallo_qa.load.schedule import ArrivalSchedule
 
 
 class OpenModelUser(FastHttpUser):

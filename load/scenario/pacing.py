@@ -9,9 +9,9 @@ from typing import Any
 
 import gevent
 
-from load.scenario.collector import Collector
-from tixallo_qa.ratelimit import KeyPool, parse_retry_after
-from tixallo_qa.redact import Redactor
+from tixallo_qa.core.ratelimit import KeyPool, parse_retry_after
+from tixallo_qa.core.redact import Redactor
+from tixallo_qa.load.scenario.collector import Collector
 
 RATE_LIMITED = "429"  # the request type of 429 rows in locust's statistics
 

@@ -6,10 +6,10 @@ import json
 from collections import deque
 from dataclasses import dataclass, field
 
-from load.options import ChildPlan
-from load.scenario.collector import Collector
-from load.scenario.pacing import Pacer
-from tixallo_qa.settings import load_settings
+from tixallo_qa.core.settings import load_settings
+from tixallo_qa.load.options import ChildPlan
+from tixallo_qa.load.scenario.collector import Collector
+from tixallo_qa.load.scenario.pacing import Pacer
 
 
 @dataclass

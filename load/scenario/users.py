@@ -6,9 +6,9 @@ import random
 
 from locust import FastHttpUser, task
 
-from load.options import ACTIONS
-from load.scenario import actions
-from load.scenario.state import STATE
+from tixallo_qa.load.options import ACTIONS
+from tixallo_qa.load.scenario import actions
+from tixallo_qa.load.scenario.state import STATE
 
 
 class _TixalloUser(FastHttpUser):

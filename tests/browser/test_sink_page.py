@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, expect
 
-from webhook_sink.testing import SinkFixture, message_created, ticket_created
+from tixallo_qa.webhook_sink.testing import SinkFixture, message_created, ticket_created
 
 pytestmark = pytest.mark.browser
 

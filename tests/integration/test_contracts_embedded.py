@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from contracts._catalogue import FAMILIES
-from contracts._results import SuiteResult
-from tixallo_qa.embedded import Embedded, start_embedded
-from tixallo_qa.settings import Settings
+from tixallo_qa.contracts._catalogue import FAMILIES
+from tixallo_qa.contracts._results import SuiteResult
+from tixallo_qa.core.settings import Settings
+from tixallo_qa.target import Embedded, start_embedded
 
 pytestmark = pytest.mark.integration
 

@@ -10,9 +10,9 @@ import pytest
 
 from tixallo_qa._doctor import diagnose
 from tixallo_qa.cli import main
-from tixallo_qa.embedded import Embedded, start_embedded
-from tixallo_qa.netutil import free_port
-from tixallo_qa.settings import Settings
+from tixallo_qa.core.netutil import free_port
+from tixallo_qa.core.settings import Settings
+from tixallo_qa.target import Embedded, start_embedded
 
 pytestmark = pytest.mark.integration
 

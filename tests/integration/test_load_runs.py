@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from load import LoadOptions, LoadResult, SloConfig, run_load
-from load.files import CREATED, read_jsonl
-from reference.store import KEY_PREFIX
-from tixallo_qa.embedded import embedded_target
-from tixallo_qa.netutil import free_port
-from tixallo_qa.settings import Settings
+from tixallo_qa.core.netutil import free_port
+from tixallo_qa.core.settings import Settings
+from tixallo_qa.load import LoadOptions, LoadResult, SloConfig, run_load
+from tixallo_qa.load.files import CREATED, read_jsonl
+from tixallo_qa.reference.store import KEY_PREFIX
+from tixallo_qa.target import embedded_target
 
 pytestmark = pytest.mark.load
 # Short webhook wait: a lost event is declared lost 3 s after the last create, not 10.

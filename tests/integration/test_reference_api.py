@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from reference.testing import ReferenceDeployment
-from tixallo_qa import spec
+from tixallo_qa.core import spec
+from tixallo_qa.reference.testing import ReferenceDeployment
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from reference.testing import ReferenceDeployment, ReferenceFactory
+from tixallo_qa.reference.testing import ReferenceDeployment, ReferenceFactory
 
 pytestmark = pytest.mark.integration
 

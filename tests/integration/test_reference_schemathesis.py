@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from reference.testing import ROOT, ReferenceFactory
-from tixallo_qa.spec import spec_path
+from tixallo_qa.core.spec import spec_path
+from tixallo_qa.reference.testing import ROOT, ReferenceFactory
 
 pytestmark = pytest.mark.integration
 

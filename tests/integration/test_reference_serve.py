@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reference.faults import names
-from reference.testing import ROOT, ReferenceFactory
+from tixallo_qa.reference.faults import names
+from tixallo_qa.reference.testing import ROOT, ReferenceFactory
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +24,7 @@ def run_reference(
     *args: str, cwd: Path = ROOT, timeout: float = 20
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "reference", *args],
+        [sys.executable, "-m", "tixallo_qa.reference", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -201,7 +201,7 @@ def test_ready_file_and_config_endpoints(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "reference",
+            "tixallo_qa.reference",
             "serve",
             "--port",
             "0",

@@ -15,8 +15,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request
 
-from reference.testing import ReferenceDeployment, ReferenceFactory
-from tixallo_qa import spec
+from tixallo_qa.core import spec
+from tixallo_qa.reference.testing import ReferenceDeployment, ReferenceFactory
 
 pytestmark = pytest.mark.integration
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-import tixallo_qa.embedded
+import tixallo_qa.target
 from tixallo_qa.cli import main
 from tixallo_qa.commands import run as run_command
-from tixallo_qa.embedded import Embedded
-from tixallo_qa.settings import Settings
+from tixallo_qa.core.settings import Settings
+from tixallo_qa.target import Embedded
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +32,7 @@ def test_run_embedded_passes_and_writes_a_clean_report(
     tmp_path: Path, clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     started: list[Embedded] = []
-    real_start = tixallo_qa.embedded.start_embedded
+    real_start = tixallo_qa.target.start_embedded
 
     def spy(*args: Any, **kwargs: Any) -> Embedded:
         # Keep the started deployment's settings: its keys and secret are what must not leak.
@@ -40,7 +40,7 @@ def test_run_embedded_passes_and_writes_a_clean_report(
         started.append(embedded)
         return embedded
 
-    clean_env.setattr(tixallo_qa.embedded, "start_embedded", spy)
+    clean_env.setattr(tixallo_qa.target, "start_embedded", spy)
     reports = tmp_path / "reports"
     code = main(
         ["run", "--profile", "smoke", "--load-duration", "5", "--pool-size", "200",

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from webhook_sink.testing import (
+from tixallo_qa.webhook_sink.testing import (
     TEST_SECRET,
     SinkFixture,
     message_created,

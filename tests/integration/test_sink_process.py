@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from webhook_sink.client import SinkClient
-from webhook_sink.config import SinkConfig
-from webhook_sink.testing import (
+from tixallo_qa.webhook_sink.client import SinkClient
+from tixallo_qa.webhook_sink.config import SinkConfig
+from tixallo_qa.webhook_sink.testing import (
     TEST_SECRET,
     encode,
     post_concurrently,
@@ -34,14 +34,14 @@ SIGNING = SinkConfig(secret=TEST_SECRET)
 
 
 class SinkProcess:
-    """``python -m webhook_sink`` on a free port, found through its ready file."""
+    """``python -m tixallo_qa.webhook_sink`` on a free port, found through its ready file."""
 
     def __init__(self, db: Path, ready: Path) -> None:
         ready.unlink(missing_ok=True)
         cmd = [
             sys.executable,
             "-m",
-            "webhook_sink",
+            "tixallo_qa.webhook_sink",
             "--port",
             "0",
             "--db",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from contracts.runner import run_suite
-from tixallo_qa.embedded import start_embedded
-from tixallo_qa.settings import Settings
+from tixallo_qa.contracts.runner import run_suite
+from tixallo_qa.core.settings import Settings
+from tixallo_qa.target import start_embedded
 
 pytestmark = pytest.mark.selfcheck
 

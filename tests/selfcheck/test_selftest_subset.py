@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reference.faults import BY_NAME
+from tixallo_qa.reference.faults import BY_NAME
 from tixallo_qa.selftest import QUICK
 
 pytestmark = pytest.mark.selfcheck

@@ -7,8 +7,8 @@ import json
 import pytest
 import requests
 
-from contracts._exchanges import Exchange, ExchangeLog
-from contracts._ledger import MESSAGE_CREATED, TICKET_CREATED, Ledger
+from tixallo_qa.contracts._exchanges import Exchange, ExchangeLog
+from tixallo_qa.contracts._ledger import MESSAGE_CREATED, TICKET_CREATED, Ledger
 
 pytestmark = pytest.mark.unit
 

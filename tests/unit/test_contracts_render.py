@@ -6,10 +6,10 @@ import shlex
 
 import pytest
 
-from contracts._curl import BODY_LIMIT, curl_command, describe, response_text, truncate
-from contracts._exchanges import Exchange
-from contracts._expect import Expect
-from tixallo_qa.redact import Redactor
+from tixallo_qa.contracts._curl import BODY_LIMIT, curl_command, describe, response_text, truncate
+from tixallo_qa.contracts._exchanges import Exchange
+from tixallo_qa.contracts._expect import Expect
+from tixallo_qa.core.redact import Redactor
 
 pytestmark = pytest.mark.unit
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from contracts._results import FAILED, PASSED, SKIPPED, CheckResult, SuiteResult
-from contracts.runner import _child_env, pytest_command
-from tixallo_qa.settings import Settings
+from tixallo_qa.contracts._results import FAILED, PASSED, SKIPPED, CheckResult, SuiteResult
+from tixallo_qa.contracts.runner import _child_env, pytest_command
+from tixallo_qa.core.settings import Settings
 
 pytestmark = pytest.mark.unit
 

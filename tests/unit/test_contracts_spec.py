@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from contracts import _spec
-from contracts._catalogue import FAMILIES, check
-from contracts._profiles import PROFILES, budget
-from contracts._time import instant, is_rfc3339, same_instant
+from tixallo_qa.contracts import _spec
+from tixallo_qa.contracts._catalogue import FAMILIES, check
+from tixallo_qa.contracts._profiles import PROFILES, budget
+from tixallo_qa.contracts._time import instant, is_rfc3339, same_instant
 
 pytestmark = pytest.mark.unit
 

@@ -6,9 +6,9 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
-from contracts._exchanges import ExchangeLog
-from contracts._transport import PacedSession, bearer, exchange_of
-from tixallo_qa.ratelimit import KeyPool
+from tixallo_qa.contracts._exchanges import ExchangeLog
+from tixallo_qa.contracts._transport import PacedSession, bearer, exchange_of
+from tixallo_qa.core.ratelimit import KeyPool
 
 pytestmark = pytest.mark.unit
 

@@ -11,7 +11,7 @@ from tixallo_qa._doctor._api import Answer, key_label, same_workspace
 from tixallo_qa._doctor._network import check_reachable, check_tls
 from tixallo_qa._doctor._settings import check_settings
 from tixallo_qa._doctor._webhook import _verdict_problem
-from tixallo_qa.settings import Settings
+from tixallo_qa.core.settings import Settings
 
 pytestmark = pytest.mark.unit
 

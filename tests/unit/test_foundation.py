@@ -6,9 +6,9 @@ import socket
 
 import pytest
 
-from tixallo_qa.netutil import PortInUseError, check_port_free, is_loopback_url, wait_for_port
-from tixallo_qa.ratelimit import KeyPool, parse_retry_after, required_keys
-from tixallo_qa.redact import REDACTED, Redactor, fingerprint
+from tixallo_qa.core.netutil import PortInUseError, check_port_free, is_loopback_url, wait_for_port
+from tixallo_qa.core.ratelimit import KeyPool, parse_retry_after, required_keys
+from tixallo_qa.core.redact import REDACTED, Redactor, fingerprint
 
 pytestmark = pytest.mark.unit
 
@@ -78,7 +78,7 @@ def test_port_helpers() -> None:
 
 
 def test_listen_resolves_port_zero_and_names_a_taken_port() -> None:
-    from tixallo_qa.netutil import listen
+    from tixallo_qa.core.netutil import listen
 
     first = listen("127.0.0.1", 0)
     try:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from load.accounting import join
+from tixallo_qa.load.accounting import join
 
 pytestmark = pytest.mark.unit
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from load.safety import LoadRefusedError
 from tixallo_qa.commands import load as command
+from tixallo_qa.load.safety import LoadRefusedError
 
 pytestmark = pytest.mark.unit
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from load.integrity import compare, duplicate_numbers, read_back, sample
+from tixallo_qa.load.integrity import compare, duplicate_numbers, read_back, sample
 
 pytestmark = pytest.mark.unit
 SENT = {"subject": "s", "description": "d", "customer_email": "A@example.com", "priority": "high"}

@@ -6,7 +6,13 @@ import math
 
 import pytest
 
-from load.percentiles import bucket_ms, histogram_percentile, merge, percentile, summarize
+from tixallo_qa.load.percentiles import (
+    bucket_ms,
+    histogram_percentile,
+    merge,
+    percentile,
+    summarize,
+)
 
 pytestmark = pytest.mark.unit
 

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from load.options import LoadOptions
-from load.planning import asked_rate, plan
-from tixallo_qa.ratelimit import required_keys
+from tixallo_qa.core.ratelimit import required_keys
+from tixallo_qa.load.options import LoadOptions
+from tixallo_qa.load.planning import asked_rate, plan
 
 pytestmark = pytest.mark.unit
 

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from load import LoadOptions, LoadRefusedError, run_load
-from load.safety import MAX_DURATION, check_target, parse_duration
-from tixallo_qa.settings import Settings
+from tixallo_qa.core.settings import Settings
+from tixallo_qa.load import LoadOptions, LoadRefusedError, run_load
+from tixallo_qa.load.safety import MAX_DURATION, check_target, parse_duration
 
 pytestmark = pytest.mark.unit
 KEYS = ("tq_key_aaaaaaaaaaaaaaaa", "tq_key_bbbbbbbbbbbbbbbb")

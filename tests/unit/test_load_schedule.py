@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from load.schedule import ArrivalSchedule
+from tixallo_qa.load.schedule import ArrivalSchedule
 
 pytestmark = pytest.mark.unit
 

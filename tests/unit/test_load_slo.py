@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from load.safety import LoadRefusedError
-from load.slo import (
+from tixallo_qa.load.safety import LoadRefusedError
+from tixallo_qa.load.slo import (
     FAIL,
     NA,
     PASS,

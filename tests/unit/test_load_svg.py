@@ -6,8 +6,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from load.report import timeline_series
-from load.svg import histogram_bins, histogram_chart, line_chart, nice_ceiling
+from tixallo_qa.load.report import timeline_series
+from tixallo_qa.load.svg import histogram_bins, histogram_chart, line_chart, nice_ceiling
 
 pytestmark = pytest.mark.unit
 SVG = "{http://www.w3.org/2000/svg}"

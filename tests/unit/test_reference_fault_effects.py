@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from reference.app import create_app
-from reference.config import ServerConfig
-from reference.seed import seed_store
-from reference.store import Store
+from tixallo_qa.reference.app import create_app
+from tixallo_qa.reference.config import ServerConfig
+from tixallo_qa.reference.seed import seed_store
+from tixallo_qa.reference.store import Store
 
 pytestmark = pytest.mark.unit
 

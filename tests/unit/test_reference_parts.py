@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from reference import faults
-from reference.config import ConfigError, ServerConfig, load_endpoints, parse_retries
-from reference.dispatcher import sign
-from reference.limiter import SlidingWindowLimiter
-from reference.seed import SeedError, seed_store
-from reference.store import Store, hash_key
+from tixallo_qa.reference import faults
+from tixallo_qa.reference.config import ConfigError, ServerConfig, load_endpoints, parse_retries
+from tixallo_qa.reference.dispatcher import sign
+from tixallo_qa.reference.limiter import SlidingWindowLimiter
+from tixallo_qa.reference.seed import SeedError, seed_store
+from tixallo_qa.reference.store import Store, hash_key
 
 pytestmark = pytest.mark.unit
 

@@ -6,9 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reference.faults import FaultSet
-from reference.validation import Invalid, build_validators, error_strings, is_email, rules_for
-from tixallo_qa import spec
+from tixallo_qa.core import spec
+from tixallo_qa.reference.faults import FaultSet
+from tixallo_qa.reference.validation import (
+    Invalid,
+    build_validators,
+    error_strings,
+    is_email,
+    rules_for,
+)
 
 pytestmark = pytest.mark.unit
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tixallo_qa.redact import Redactor
+from tixallo_qa.core.redact import Redactor
 from tixallo_qa.report import SAMPLE_SECRETS, Check, RunRecord, render_html, sample_record
 from tixallo_qa.report._svg import inline_svg, lag_histogram
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from reference.faults import BY_NAME, CATALOGUE, FAMILIES
+from tixallo_qa.reference.faults import BY_NAME, CATALOGUE, FAMILIES
 from tixallo_qa.selftest import QUICK, PlanError, select_faults
 from tixallo_qa.selftest._run import CONTRACTS, LOAD, PLAIN, Job, SelftestOptions, plan_jobs
 from tixallo_qa.selftest._scheduler import longest_first, run_all

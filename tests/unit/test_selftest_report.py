@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from tixallo_qa.redact import Redactor
+from tixallo_qa.core.redact import Redactor
 from tixallo_qa.selftest import (
     CAUGHT,
     CLEAN,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from contracts._results import FAILED, PASSED, SKIPPED, CheckResult, SuiteResult
-from tixallo_qa.redact import Redactor
+from tixallo_qa.contracts._results import FAILED, PASSED, SKIPPED, CheckResult, SuiteResult
+from tixallo_qa.core.redact import Redactor
 from tixallo_qa.selftest import CAUGHT, CLEAN, ERROR, FALSE_ALARM, MISSED
 from tixallo_qa.selftest._ours import suite_verdict
 

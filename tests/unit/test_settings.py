@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from tixallo_qa.settings import (
+from tixallo_qa.core.settings import (
     Settings,
     SettingsError,
     add_arguments,

@@ -8,12 +8,12 @@ import json
 import httpx
 import pytest
 
-from webhook_sink.client import Event, SinkClient
-from webhook_sink.config import SinkConfig, add_arguments, from_args
-from webhook_sink.faults import FaultRule
-from webhook_sink.payloads import logical_key, schema_errors
-from webhook_sink.store import Filter, percentile
-from webhook_sink.testing import TEST_SECRET, message_created, ticket_created
+from tixallo_qa.webhook_sink.client import Event, SinkClient
+from tixallo_qa.webhook_sink.config import SinkConfig, add_arguments, from_args
+from tixallo_qa.webhook_sink.faults import FaultRule
+from tixallo_qa.webhook_sink.payloads import logical_key, schema_errors
+from tixallo_qa.webhook_sink.store import Filter, percentile
+from tixallo_qa.webhook_sink.testing import TEST_SECRET, message_created, ticket_created
 
 pytestmark = pytest.mark.unit
 

@@ -6,10 +6,10 @@ import base64
 
 import pytest
 
-from tixallo_qa.settings import SettingsError
-from webhook_sink.config import SinkConfig
-from webhook_sink.testing import TEST_SECRET
-from webhook_sink.verify import (
+from tixallo_qa.core.settings import SettingsError
+from tixallo_qa.webhook_sink.config import SinkConfig
+from tixallo_qa.webhook_sink.testing import TEST_SECRET
+from tixallo_qa.webhook_sink.verify import (
     BAD_SIGNATURE,
     MISSING_HEADERS,
     STALE_TIMESTAMP,

@@ -7,7 +7,7 @@ import schemathesis
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
-from tixallo_qa import spec
+from tixallo_qa.core import spec
 
 pytestmark = pytest.mark.unit
 

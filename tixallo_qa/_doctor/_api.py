@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from tixallo_qa.ratelimit import KeyPool, parse_retry_after
-from tixallo_qa.redact import fingerprint
+from tixallo_qa.core.ratelimit import KeyPool, parse_retry_after
+from tixallo_qa.core.redact import fingerprint
 
 # Tickets listed per key to fingerprint its workspace: enough overlap between two listings
 # even when a few tickets are created in between.

@@ -6,8 +6,8 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from tixallo_qa.redact import fingerprint
-from tixallo_qa.settings import Settings
+from tixallo_qa.core.redact import fingerprint
+from tixallo_qa.core.settings import Settings
 
 from ._api import Answer, Api, key_label, same_workspace
 from ._model import OK, PROBLEM, WARN, DoctorReport

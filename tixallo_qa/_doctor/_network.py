@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from tixallo_qa.netutil import is_loopback_host
+from tixallo_qa.core.netutil import is_loopback_host
 
 from ._model import OK, PROBLEM, WARN, DoctorReport
 

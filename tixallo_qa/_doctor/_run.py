@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tixallo_qa.settings import Settings
+from tixallo_qa.core.settings import Settings
 
 from ._api import Api
 from ._keys import check_keys, check_tickets, check_workspaces
@@ -23,7 +23,7 @@ def diagnose(settings: Settings, *, on_step: Callable[[str], None] | None = None
     """Check ``settings`` (or, with no target, a freshly started embedded deployment)."""
     step = on_step or (lambda _: None)
     if settings.embedded:
-        from tixallo_qa.embedded import start_embedded
+        from tixallo_qa.target import start_embedded
 
         step("starting the embedded reference deployment")
         embedded = start_embedded(settings, pool_size=EMBEDDED_POOL)

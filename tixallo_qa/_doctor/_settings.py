@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tixallo_qa.settings import Settings
+from tixallo_qa.core.settings import Settings
 
 from ._model import NOTE, OK, PROBLEM, DoctorReport
 

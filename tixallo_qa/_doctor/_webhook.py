@@ -12,10 +12,10 @@ from typing import Any
 
 import httpx
 
-from tixallo_qa.embedded import ChildService, EmbeddedError, sink_is_up, start_sink
-from tixallo_qa.netutil import PortInUseError, check_port_free
-from tixallo_qa.settings import Settings
-from webhook_sink.client import SinkClient
+from tixallo_qa.core.netutil import PortInUseError, check_port_free
+from tixallo_qa.core.settings import Settings
+from tixallo_qa.target import ChildService, EmbeddedError, sink_is_up, start_sink
+from tixallo_qa.webhook_sink.client import SinkClient
 
 from ._api import Api
 from ._model import OK, PROBLEM, WARN, DoctorReport

@@ -8,10 +8,10 @@ import statistics
 import sys
 from typing import TYPE_CHECKING
 
-from tixallo_qa import settings as _settings
+from tixallo_qa.core import settings as _settings
 
 if TYPE_CHECKING:
-    from contracts._results import SuiteResult
+    from tixallo_qa.contracts._results import SuiteResult
 
 STYLE = {"passed": "green", "failed": "bold red", "skipped": "yellow"}
 
@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from contracts.runner import run_suite
+    from tixallo_qa.contracts.runner import run_suite
 
     settings = _settings.from_args(args)
     select = [s.strip() for s in (args.select or "").split(",") if s.strip()] or None

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from tixallo_qa import settings as _settings
+from tixallo_qa.core import settings as _settings
 
 # status -> (label, rich style)
 STYLES = {
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.text import Text
 
     from tixallo_qa._doctor import diagnose
-    from tixallo_qa.embedded import EmbeddedError
+    from tixallo_qa.target import EmbeddedError
 
     settings = _settings.from_args(args)
     err = Console(stderr=True)

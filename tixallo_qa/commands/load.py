@@ -9,7 +9,7 @@ from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from tixallo_qa.settings import add_arguments as setting_arguments
+    from tixallo_qa.core.settings import add_arguments as setting_arguments
 
     run = parser.add_argument_group("the run")
     run.add_argument(
@@ -131,8 +131,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _config_file(path: str) -> tuple[dict[str, Any], Any]:
     """([scenario] options, SloConfig) from a TOML or JSON file."""
-    from load.safety import LoadRefusedError
-    from load.slo import load_slo_file
+    from tixallo_qa.load.safety import LoadRefusedError
+    from tixallo_qa.load.slo import load_slo_file
 
     slo = load_slo_file(path)
     if path.endswith(".toml"):
@@ -151,9 +151,15 @@ def _config_file(path: str) -> tuple[dict[str, Any], Any]:
 
 def build(args: argparse.Namespace) -> tuple[Any, Any]:
     """(LoadOptions, SloConfig) from defaults < config file < flags."""
-    from load.options import ACTIONS, USER_CLASSES, LoadOptions, parse_think_time, parse_weights
-    from load.safety import LoadRefusedError, parse_duration
-    from load.slo import SloConfig
+    from tixallo_qa.load.options import (
+        ACTIONS,
+        USER_CLASSES,
+        LoadOptions,
+        parse_think_time,
+        parse_weights,
+    )
+    from tixallo_qa.load.safety import LoadRefusedError, parse_duration
+    from tixallo_qa.load.slo import SloConfig
 
     values: dict[str, Any] = {}
     slo = SloConfig()
@@ -208,8 +214,8 @@ def _worker(args: argparse.Namespace) -> int:
     import os
     import subprocess
 
-    from load.runner import LOCUSTFILE
-    from tixallo_qa.settings import from_args
+    from tixallo_qa.core.settings import from_args
+    from tixallo_qa.load.runner import LOCUSTFILE
 
     settings = from_args(args)
     if not settings.api_keys:
@@ -237,11 +243,11 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from load.report import make_console
-    from load.runner import EXIT_ERROR, EXIT_REFUSED, run_load
-    from load.safety import LoadRefusedError
-    from tixallo_qa.embedded import EmbeddedError
-    from tixallo_qa.settings import from_args
+    from tixallo_qa.core.settings import from_args
+    from tixallo_qa.load.report import make_console
+    from tixallo_qa.load.runner import EXIT_ERROR, EXIT_REFUSED, run_load
+    from tixallo_qa.load.safety import LoadRefusedError
+    from tixallo_qa.target import EmbeddedError
 
     if args.worker:
         return _worker(args)

@@ -7,12 +7,12 @@ import argparse
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     # reference.cli imports only argparse-level modules; the server's stack loads inside run().
-    from reference.cli import add_subcommands
+    from tixallo_qa.reference.cli import add_subcommands
 
     add_subcommands(parser, project=True)
 
 
 def run(args: argparse.Namespace) -> int:
-    from reference.cli import run as run_reference
+    from tixallo_qa.reference.cli import run as run_reference
 
     return run_reference(args, prog="tixallo-qa reference", project=True)

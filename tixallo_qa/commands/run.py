@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from tixallo_qa import settings as _settings
+from tixallo_qa.core import settings as _settings
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from tixallo_qa.embedded import ChildService, Embedded
+    from tixallo_qa.core.settings import Settings
     from tixallo_qa.report import PhaseHandle, RunProgress, RunRecord
-    from tixallo_qa.settings import Settings
-    from webhook_sink.client import SinkClient
+    from tixallo_qa.target import ChildService, Embedded
+    from tixallo_qa.webhook_sink.client import SinkClient
 
 DEFAULT_LOAD_SECONDS = 20.0
 # Embedded pool: enough keys that the load run's rate fits under 60/min per key, so the real
@@ -35,7 +35,7 @@ LOAD_KEY_MARGIN = 1.1
 # Share of a shared pool's capacity the load run may take.
 RATE_SHARE = 0.8
 MIN_CONTRACT_KEYS = 10
-WINDOW = 60.5  # seconds: the per-key window plus the pacing margin (tixallo_qa.ratelimit)
+WINDOW = 60.5  # seconds: the per-key window plus the pacing margin (tixallo_qa.core.ratelimit)
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 3, 130
 LOG_WIDTH = 160
 # Events exported per query to the sink (a load run records thousands).
@@ -217,8 +217,8 @@ class _Run:
 
     def _settings_table(self) -> list[tuple[str, str]]:
         """Each TIXALLO_* setting as the report shows it: secrets as fingerprints, keys counted."""
-        from tixallo_qa.redact import fingerprint
-        from tixallo_qa.settings import SETTINGS
+        from tixallo_qa.core.redact import fingerprint
+        from tixallo_qa.core.settings import SETTINGS
 
         rows = []
         for spec in SETTINGS:
@@ -253,9 +253,9 @@ class _Run:
     # -- phases ----------------------------------------------------------------------------
     def _start(self, progress: RunProgress) -> bool:
         """Start the embedded deployment (or a sink for a remote target); False when nothing can run."""
-        from tixallo_qa.embedded import EmbeddedError, sink_is_up, start_embedded, start_sink
         from tixallo_qa.report import PASSED, Phase
-        from webhook_sink.client import SinkClient
+        from tixallo_qa.target import EmbeddedError, sink_is_up, start_embedded, start_sink
+        from tixallo_qa.webhook_sink.client import SinkClient
 
         base = self.base
         with progress.phase("start") as phase:
@@ -329,7 +329,7 @@ class _Run:
         self.current = "contracts"
         with progress.phase("contracts", counter=self._sink_counter(creates=True)) as phase:
             try:
-                from contracts.runner import run_suite
+                from tixallo_qa.contracts.runner import run_suite
 
                 self.contracts_junit = self.workdir / "contracts-junit.xml"
                 result = run_suite(
@@ -368,7 +368,7 @@ class _Run:
             self.record.phases.append(Phase("contracts", status, phase.elapsed, note))
 
     def _load_refusal(self) -> str | None:
-        from tixallo_qa.netutil import is_loopback_url
+        from tixallo_qa.core.netutil import is_loopback_url
 
         if self.args.no_load:
             return "load run skipped: --no-load was given"
@@ -398,7 +398,7 @@ class _Run:
             "load", total=duration, counter=self._sink_counter(creates=False)
         ) as phase:
             try:
-                from load.runner import run_load
+                from tixallo_qa.load.runner import run_load
 
                 result = run_load(
                     self.load_settings,
@@ -432,8 +432,8 @@ class _Run:
         if self._load_refusal() is not None or settings.rate_limit <= 0 or not keys:
             return
         try:
-            from load.options import LoadOptions
-            from load.planning import plan
+            from tixallo_qa.load.options import LoadOptions
+            from tixallo_qa.load.planning import plan
         except ImportError:
             return  # the load phase reports the broken import itself
         needed = plan(

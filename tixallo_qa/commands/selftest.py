@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    from tixallo_qa.redact import Redactor
+    from tixallo_qa.core.redact import Redactor
     from tixallo_qa.selftest import Budgets, PlanError, SelftestOptions, run_selftest, select_faults
     from tixallo_qa.selftest._console import print_result
     from tixallo_qa.selftest._report import write_report

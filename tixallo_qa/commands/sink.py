@@ -11,14 +11,14 @@ REFERENCE_ENV = Path(".tixallo/reference.env")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from webhook_sink.config import add_arguments as sink_arguments
+    from tixallo_qa.webhook_sink.config import add_arguments as sink_arguments
 
     sink_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from webhook_sink.config import from_args
-    from webhook_sink.server import run_foreground
+    from tixallo_qa.webhook_sink.config import from_args
+    from tixallo_qa.webhook_sink.server import run_foreground
 
     if not args.env_file and "TIXALLO_WEBHOOK_SECRET" not in os.environ and REFERENCE_ENV.exists():
         # `make serve` then `make sink` should just work: take the local deployment's secret.

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from tixallo_qa.redact import Redactor
+from tixallo_qa.core.redact import Redactor
 
 # Fields that only matter inside the sink process.
 DROP = frozenset({"received_monotonic"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tixallo_qa.redact import Redactor
+from tixallo_qa.core.redact import Redactor
 
 
 def new_run_folder(report_dir: str | Path, now: datetime | None = None) -> Path:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-from tixallo_qa.redact import REDACTED, Redactor
+from tixallo_qa.core.redact import REDACTED, Redactor
 
 from ._model import FAILED, PASSED, SKIPPED, Check, RunRecord, redact_record
 from ._style import CSS

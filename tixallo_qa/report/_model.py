@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tixallo_qa.redact import Redactor
+from tixallo_qa.core.redact import Redactor
 
 PASSED, FAILED, SKIPPED, ERROR = "passed", "failed", "skipped", "error"
 SETTING_NAME = re.compile(r"\bTIXALLO_[A-Z_]+\b")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tixallo_qa.redact import Redactor
+from tixallo_qa.core.redact import Redactor
 
 from ._events import write_events_jsonl
 from ._folder import scrub_folder

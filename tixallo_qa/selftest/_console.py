@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from tixallo_qa.redact import Redactor
+from tixallo_qa.core.redact import Redactor
 from tixallo_qa.selftest._render import (
     family_rows,
     headline,

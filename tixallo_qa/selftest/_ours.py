@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tixallo_qa.redact import Redactor
+from tixallo_qa.core.redact import Redactor
+from tixallo_qa.core.settings import Settings
 from tixallo_qa.selftest._model import CAUGHT, CLEAN, ERROR, FALSE_ALARM, MISSED, Verdict
 from tixallo_qa.selftest._plan import LOAD_FAMILY, Budgets
-from tixallo_qa.settings import Settings
 
 if TYPE_CHECKING:
-    from contracts._results import SuiteResult
+    from tixallo_qa.contracts._results import SuiteResult
 
 DETAIL_CHARS = 300
 
@@ -56,8 +56,8 @@ def run_contracts(
     faults: Sequence[str], budgets: Budgets, workdir: Path, *, faithful: bool
 ) -> tuple[Verdict, tuple[str, ...]]:
     """Start a deployment with exactly ``faults`` and a sink, run the suite; (verdict, secrets used)."""
-    from contracts.runner import run_suite
-    from tixallo_qa.embedded import start_embedded
+    from tixallo_qa.contracts.runner import run_suite
+    from tixallo_qa.target import start_embedded
 
     base = Settings(profile=budgets.profile, webhook_timeout=budgets.webhook_timeout)
     started = time.monotonic()
@@ -84,8 +84,8 @@ def run_load_check(
 ) -> Verdict:
     """A short bounded load run against a deployment with ``faults``; caught when an SLO breaks."""
     # Imported here: the load package is heavy and only load-family faults need it.
-    from load.runner import EXIT_BREACH, EXIT_PASS, run_load
-    from load.safety import LoadRefusedError
+    from tixallo_qa.load.runner import EXIT_BREACH, EXIT_PASS, run_load
+    from tixallo_qa.load.safety import LoadRefusedError
 
     started = time.monotonic()
     settings = Settings(webhook_timeout=budgets.webhook_timeout, report_dir=str(workdir))

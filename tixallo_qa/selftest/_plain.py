@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tixallo_qa.redact import Redactor
+from tixallo_qa.core.redact import Redactor
+from tixallo_qa.core.settings import Settings
+from tixallo_qa.core.spec import spec_path
 from tixallo_qa.selftest._model import CAUGHT, CLEAN, ERROR, FALSE_ALARM, MISSED, Verdict
 from tixallo_qa.selftest._plan import Budgets
-from tixallo_qa.settings import Settings
-from tixallo_qa.spec import spec_path
 
 FAMILY = "schemathesis"
 # The key reaches st only through this variable, expanded by st in its config file: it is
@@ -166,7 +166,7 @@ def run_plain_against(
     faults: list[str], rate_limit: int, budgets: Budgets, workdir: Path, *, faithful: bool
 ) -> tuple[Verdict, tuple[str, ...]]:
     """Start a deployment with exactly ``faults``, run plain st on it; (verdict, secrets used)."""
-    from tixallo_qa.embedded import start_embedded
+    from tixallo_qa.target import start_embedded
 
     with start_embedded(
         Settings(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reference.faults import BY_NAME, BY_PLANT, CATALOGUE, FAMILIES, Fault
+from tixallo_qa.reference.faults import BY_NAME, BY_PLANT, CATALOGUE, FAMILIES, Fault
 
 # The CI subset: one fault per catalogue family, and the family of contract checks (or "load")
 # that must catch it. Chosen so each family's own checks are exercised, the short webhook
@@ -77,7 +77,7 @@ def select_faults(
     unknown = [n for n in names if n not in BY_NAME and n not in BY_PLANT]
     if unknown:
         raise PlanError(
-            f"unknown fault {', '.join(unknown)}: see 'python -m reference serve --list-faults'"
+            f"unknown fault {', '.join(unknown)}: see 'tixallo-qa reference serve --list-faults'"
         )
     if family is not None and family not in FAMILIES:
         raise PlanError(f"unknown family {family!r}: choose one of {', '.join(FAMILIES)}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tixallo_qa.redact import Redactor
+from tixallo_qa.core.redact import Redactor
 from tixallo_qa.selftest import _html
 from tixallo_qa.selftest._render import markdown
 from tixallo_qa.selftest._result import SelftestResult

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reference.faults import Fault
-from tixallo_qa.redact import Redactor
+from tixallo_qa.core.redact import Redactor
+from tixallo_qa.reference.faults import Fault
 from tixallo_qa.selftest import _ours, _plain
 from tixallo_qa.selftest._model import CLEAN, ERROR, FALSE_ALARM, FaultRow, Verdict
 from tixallo_qa.selftest._plan import Budgets, runs_load

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from contracts._catalogue import check_of
-from contracts._results import FAILED, PASSED, SKIPPED, CheckResult, SuiteResult
-from contracts._state import state_of
+from tixallo_qa.contracts._catalogue import check_of
+from tixallo_qa.contracts._results import FAILED, PASSED, SKIPPED, CheckResult, SuiteResult
+from tixallo_qa.contracts._state import state_of
 
 MESSAGE_LIMIT = 12_000
 

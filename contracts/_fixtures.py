@@ -1,6 +1,7 @@
 """Fixtures of the contract suite: settings, the target, the paced client, the sink, schemathesis schemas.
 
-Nothing here runs at import time; ``pytest --collect-only contracts`` needs no configuration.
+Registered by ``tixallo_qa.contracts.plugin`` when the suite is collected (so no other pytest run
+sees these names). Nothing here runs at import time; ``--collect-only`` needs no configuration.
 """
 
 from __future__ import annotations
@@ -12,72 +13,18 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from contracts._catalogue import FINAL, MARKER_HELP, check_of
-from contracts._expect import Expect
-from contracts._ledger import Created, Ledger
-from contracts._plugin import ResultsPlugin
-from contracts._profiles import Budget
-from contracts._profiles import budget as budget_of
-from contracts._state import SuiteState, state_of
-from contracts._transport import MAIN, OTHER, ApiClient, PacedSession
-from tixallo_qa.settings import Settings, load_settings
+from tixallo_qa.contracts._expect import Expect
+from tixallo_qa.contracts._ledger import Created, Ledger
+from tixallo_qa.contracts._profiles import Budget
+from tixallo_qa.contracts._profiles import budget as budget_of
+from tixallo_qa.contracts._state import SuiteState, state_of
+from tixallo_qa.contracts._transport import MAIN, OTHER, ApiClient, PacedSession
+from tixallo_qa.core.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from schemathesis.schemas import BaseSchema
 
-    from webhook_sink.client import SinkClient
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("tixallo", "tixallo-qa contract suite")
-    group.addoption(
-        "--tixallo-env-file",
-        metavar="PATH",
-        help="read TIXALLO_* settings from this file (or set TIXALLO_ENV_FILE)",
-    )
-    group.addoption(
-        "--tixallo-results", metavar="PATH", help="write per-check results as JSON here"
-    )
-    group.addoption(
-        "--tixallo-select",
-        metavar="NAMES",
-        help="run only these checks or families (comma-separated)",
-    )
-    group.addoption(
-        "--tixallo-shared-webhook-endpoint",
-        action="store_true",
-        help="the sink's endpoint also gets events the suite did not cause (skips the no-unexpected-events check)",
-    )
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", MARKER_HELP)
-    if not config.pluginmanager.has_plugin("tixallo-results"):
-        config.pluginmanager.register(
-            ResultsPlugin(config, config.getoption("--tixallo-results")), "tixallo-results"
-        )
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    selected = {
-        n.strip() for n in (config.getoption("--tixallo-select") or "").split(",") if n.strip()
-    }
-    if selected:
-        keep: list[pytest.Item] = []
-        drop: list[pytest.Item] = []
-        for item in items:
-            name, family, _ = check_of(item)
-            (keep if {name, name.split("[")[0], family} & selected else drop).append(item)
-        if drop:
-            config.hook.pytest_deselected(items=drop)
-        items[:] = keep
-    # Stable sort: sweeps (webhooks for every create, the marker scan) run after everything else.
-    items.sort(key=lambda item: bool(getattr(getattr(item, "function", None), FINAL, False)))
-    for item in items:
-        # schemathesis 4.32's lazy schemas read and rewrite `node._nodeid`, which pytest 9.2
-        # replaced with `_id`; a plain attribute keeps them working (the real node id is untouched).
-        if not hasattr(item, "_nodeid"):
-            item._nodeid = item.nodeid  # type: ignore[attr-defined]
+    from tixallo_qa.webhook_sink.client import SinkClient
 
 
 @pytest.fixture(scope="session")
@@ -98,7 +45,7 @@ def settings(pytestconfig: pytest.Config, suite_state: SuiteState) -> Settings:
 @pytest.fixture(scope="session")
 def target(settings: Settings, suite_state: SuiteState) -> Iterator[Settings]:
     """Settings of the running target: the configured deployment, or the embedded reference one."""
-    from contracts._target import start_target
+    from tixallo_qa.contracts._target import start_target
 
     running = start_target(settings)
     suite_state.target = running.description
@@ -129,8 +76,8 @@ def ledger(target: Settings, suite_state: SuiteState) -> Ledger:
 @pytest.fixture(scope="session")
 def sink_client(target: Settings) -> Iterator[SinkClient | None]:
     """A client of the sink when one answers (None otherwise: the webhook checks then skip)."""
-    from tixallo_qa.embedded import sink_is_up
-    from webhook_sink.client import SinkClient
+    from tixallo_qa.target import sink_is_up
+    from tixallo_qa.webhook_sink.client import SinkClient
 
     if not sink_is_up(target.sink_url):
         yield None
@@ -159,7 +106,7 @@ def paced(
     suite_state: SuiteState,
 ) -> Iterator[PacedSession]:
     """The paced session every request goes through, schemathesis' included."""
-    from tixallo_qa.ratelimit import KeyPool
+    from tixallo_qa.core.ratelimit import KeyPool
 
     if not target.api_keys:
         pytest.skip("not configured: set TIXALLO_API_KEY to enable this check")
@@ -218,7 +165,7 @@ def sink(target: Settings, sink_client: SinkClient | None) -> SinkClient:
 
 
 def _schema(target: Settings, budget: Budget, paced: PacedSession, mode: str) -> BaseSchema:
-    from contracts import _schema
+    from tixallo_qa.contracts import _schema
 
     return _schema.load(target, budget, paced, mode=mode)
 

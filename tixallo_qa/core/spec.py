@@ -13,8 +13,8 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-ROOT = Path(__file__).resolve().parents[1]
-SPEC_PATH = ROOT / "openapi" / "tixallo-v1.yaml"
+# tixallo_qa/openapi is the repo's openapi/ (a symlink in a checkout, a copy in the wheel).
+SPEC_PATH = Path(__file__).resolve().parents[1] / "openapi" / "tixallo-v1.yaml"
 # The spec's own URI inside the registry: every "#/components/..." ref resolves against it.
 SPEC_URI = "urn:tixallo:openapi:v1"
 

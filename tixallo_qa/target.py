@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from tixallo_qa.settings import Settings
+from tixallo_qa.core.settings import Settings
 
 DEFAULT_POOL_SIZE = 200
 START_TIMEOUT = 20.0
@@ -107,10 +107,10 @@ def start_sink(
     scheme: str = "tixallo",
     extra_args: Sequence[str] = (),
 ) -> ChildService:
-    """Start ``python -m webhook_sink`` with its store in ``workdir``."""
+    """Start ``python -m tixallo_qa.webhook_sink`` with its store in ``workdir``."""
     env = {"TIXALLO_WEBHOOK_SECRET": secret} if secret else {}
     args = [
-        "webhook_sink",
+        "tixallo_qa.webhook_sink",
         "--host", host,
         "--port", str(port),
         "--path", path,
@@ -164,7 +164,7 @@ def start_embedded(
     with_sink: bool = True,
 ) -> Embedded:
     """Seed and start the reference deployment (and a sink for its webhooks) on loopback."""
-    from reference.seed import seed  # the admin side of the reference deployment
+    from tixallo_qa.reference.seed import seed  # the admin side of the reference deployment
 
     base = base or Settings()
     rate_limit = base.rate_limit if rate_limit is None else rate_limit
@@ -190,7 +190,7 @@ def start_embedded(
             webhook_path=base.sink_path,
         )
         args = [
-            "reference", "serve",
+            "tixallo_qa.reference", "serve",
             "--host", "127.0.0.1", "--port", "0",
             "--db", str(workdir / "reference.sqlite3"),
             "--rate-limit", str(rate_limit),
