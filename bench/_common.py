@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
-import json
 import math
 import os
 import resource
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tixallo_qa.core import children
+from tixallo_qa.core.children import Child
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
@@ -110,91 +111,22 @@ def children_cpu() -> float:
 
 
 # -- child servers ---------------------------------------------------------------------------
-@dataclass
-class Child:
-    """A server in a child process, started with ``--ready-file`` and stopped with SIGINT."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    info: dict[str, Any]
-    workdir: Path
-    _tmp: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    @property
-    def port(self) -> int:
-        return int(self.info["port"])
-
-    def cpu(self) -> float:
-        return cpu_seconds(self.pid)
-
-    def log_tail(self, lines: int = 20) -> str:
-        try:
-            text = (self.workdir / f"{self.name}.log").read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def stop(self, timeout: float = 10.0) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-
-    def __enter__(self) -> Child:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
+@contextlib.contextmanager
 def start_child(
     name: str,
     argv: Sequence[str],
     *,
     env: dict[str, str] | None = None,
-    workdir: Path | None = None,
     timeout: float = START_TIMEOUT,
-) -> Child:
-    """Run ``python -m <argv> --ready-file F`` and wait (deadline) until it wrote F."""
-    tmp = None
-    if workdir is None:
-        tmp = tempfile.TemporaryDirectory(prefix=f"bench-{name}-")
-        workdir = Path(tmp.name)
-    ready = workdir / f"{name}.ready.json"
-    ready.unlink(missing_ok=True)
-    with (workdir / f"{name}.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", *argv, "--ready-file", str(ready)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
-            cwd=str(ROOT),
-        )
-    child = Child(name, process, {}, workdir, tmp)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if ready.exists():
-            try:
-                child.info = json.loads(ready.read_text())
-                return child
-            except json.JSONDecodeError:
-                pass  # being written
-        if process.poll() is not None:
-            break
-        time.sleep(0.02)
-    tail = child.log_tail()
-    child.stop()
-    raise RuntimeError(f"{name} did not start ({' '.join(argv)}):\n{tail}")
+) -> Iterator[Child]:
+    """``python -m <argv>`` in a scratch folder, ready (its ready file written), stopped at the end."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as workdir:
+        try:
+            child = children.start(name, argv, Path(workdir), env=env, timeout=timeout, cwd=ROOT)
+        except children.ChildError as exc:
+            raise RuntimeError(f"{name} did not start ({' '.join(argv)}): {exc}") from None
+        with child:
+            yield child
 
 
 # -- raw HTTP/1.1 over asyncio ---------------------------------------------------------------

@@ -72,12 +72,12 @@ def run_contracts(settings: Any, profile: str, timeout: float) -> dict[str, Any]
 def run(profile: str, timeout: float, default_row: bool) -> dict[str, Any]:
     from tixallo_qa.contracts._profiles import budget
     from tixallo_qa.core.settings import Settings
-    from tixallo_qa.target import start_embedded
+    from tixallo_qa.target import Target
 
     max_examples = budget(profile).max_examples
     results: dict[str, Any] = {"profile": profile, "max_examples": max_examples}
     with tempfile.TemporaryDirectory(prefix="bench-contracts-") as tmp:
-        embedded = start_embedded(Settings(), rate_limit=0)
+        embedded = Target.start(Settings(), rate_limit=0)
         try:
             s = embedded.settings.replace(profile=profile)
             assert s.base_url is not None

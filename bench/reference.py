@@ -115,15 +115,15 @@ def wait_for_sink(sink_url: str, since: int, ids: set[str], timeout: float) -> d
 
 def run(get_rates: list[float], post_rates: list[float], lag_rates: list[float], seconds: float) -> dict[str, Any]:  # fmt: skip
     from tixallo_qa.core.settings import Settings
-    from tixallo_qa.target import start_embedded
+    from tixallo_qa.target import Target
 
     results: dict[str, Any] = {"steps": [], "lag": [], "seconds": seconds}
-    embedded = start_embedded(Settings(), rate_limit=0, pool_size=1)
+    embedded = Target.start(Settings(), rate_limit=0, pool_size=1)
     try:
         s = embedded.settings
         assert s.base_url is not None
-        reference = embedded.services[-1]
-        pid, port = reference.process.pid, int(str(reference.info["port"]))
+        reference = embedded.children[-1]
+        pid, port = reference.pid, reference.port
         auth = {"Authorization": f"Bearer {s.api_keys[0]}"}
         post_headers = {**auth, "Content-Type": "application/json"}
         with httpx.Client(base_url=s.base_url, headers=auth, trust_env=False) as api:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import time
@@ -117,7 +118,7 @@ async def wake_latency(url: str, port: int, rounds: int) -> list[float]:
     return out
 
 
-def _start(kind: str, db: str) -> Child:
+def _start(kind: str, db: str) -> contextlib.AbstractContextManager[Child]:
     if kind in ("sink", "before", "before_ingest"):
         module = "tixallo_qa.webhook_sink" if kind == "sink" else "bench._sink_before"
         # bench/_sink_before.py names what each undoes.
@@ -144,29 +145,27 @@ def run(
         "connections": connections,
         "per_round": [],
     }
-    with tempfile.TemporaryDirectory(prefix="bench-sink-") as tmp:
-        children = {kind: _start(kind, f"{tmp}/sink.sqlite3") for kind in servers}
-        try:
-            sink = children["sink"]
-            # Warm-up: imports, the spec, validators, SQLite pages; then forget it.
+    with tempfile.TemporaryDirectory(prefix="bench-sink-") as tmp, contextlib.ExitStack() as stack:
+        children = {
+            kind: stack.enter_context(_start(kind, f"{tmp}/sink.sqlite3")) for kind in servers
+        }
+        sink = children["sink"]
+        # Warm-up: imports, the spec, validators, SQLite pages; then forget it.
+        for kind in servers:
+            blast(children[kind].port, signed_requests(500, children[kind].port), connections)
+        httpx.post(sink.info["url"] + "/_sink/clear", trust_env=False).raise_for_status()
+        sent_to_sink = 0
+        for _ in range(rounds):
+            row: dict[str, Any] = {}
             for kind in servers:
-                blast(children[kind].port, signed_requests(500, children[kind].port), connections)
-            httpx.post(sink.info["url"] + "/_sink/clear", trust_env=False).raise_for_status()
-            sent_to_sink = 0
-            for _ in range(rounds):
-                row: dict[str, Any] = {}
-                for kind in servers:
-                    port = children[kind].port
-                    requests = signed_requests(deliveries, port)
-                    row[kind] = blast(port, requests, connections)
-                    if kind == "sink":
-                        sent_to_sink += len(requests)
-                results["per_round"].append(row)
-            stats = httpx.get(sink.info["url"] + "/_sink/stats", trust_env=False).json()
-            wake = sorted(run_async(wake_latency(sink.info["url"], sink.port, wake_rounds)))
-        finally:
-            for child in children.values():
-                child.stop()
+                port = children[kind].port
+                requests = signed_requests(deliveries, port)
+                row[kind] = blast(port, requests, connections)
+                if kind == "sink":
+                    sent_to_sink += len(requests)
+            results["per_round"].append(row)
+        stats = httpx.get(sink.info["url"] + "/_sink/stats", trust_env=False).json()
+        wake = sorted(run_async(wake_latency(sink.info["url"], sink.port, wake_rounds)))
     recorded = stats["by_verdict"].get("valid", 0)
     per_round = results["per_round"]
     for kind in servers:

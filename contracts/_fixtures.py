@@ -24,6 +24,7 @@ from tixallo_qa.core.settings import Settings, load_settings
 if TYPE_CHECKING:
     from schemathesis.schemas import BaseSchema
 
+    from tixallo_qa.target import Target
     from tixallo_qa.webhook_sink.client import SinkClient
 
 
@@ -43,17 +44,26 @@ def settings(pytestconfig: pytest.Config, suite_state: SuiteState) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def target(settings: Settings, suite_state: SuiteState) -> Iterator[Settings]:
-    """Settings of the running target: the configured deployment, or the embedded reference one."""
-    from tixallo_qa.contracts._target import start_target
+def running_target(settings: Settings, suite_state: SuiteState) -> Iterator[Target]:
+    """The target: the configured deployment, or the embedded reference one, and its sink."""
+    from tixallo_qa.target import Target, TargetError
 
-    running = start_target(settings)
+    try:
+        running = Target.start(settings)
+    except TargetError as exc:
+        pytest.exit(f"the target could not be started: {exc}", returncode=3)
     suite_state.target = running.description
     suite_state.redactor.add(*running.settings.secrets)
     try:
-        yield running.settings
+        yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="session")
+def target(running_target: Target) -> Settings:
+    """Settings that describe the running target."""
+    return running_target.settings
 
 
 @pytest.fixture(scope="session")
@@ -74,27 +84,15 @@ def ledger(target: Settings, suite_state: SuiteState) -> Ledger:
 
 
 @pytest.fixture(scope="session")
-def sink_client(target: Settings) -> Iterator[SinkClient | None]:
+def sink_client(running_target: Target) -> SinkClient | None:
     """A client of the sink when one answers (None otherwise: the webhook checks then skip)."""
-    from tixallo_qa.target import sink_is_up
-    from tixallo_qa.webhook_sink.client import SinkClient
-
-    if not sink_is_up(target.sink_url):
-        yield None
-        return
-    client = SinkClient(target.sink_url, timeout=max(10.0, target.webhook_timeout))
-    try:
-        yield client
-    finally:
-        client.close()
+    return running_target.sink
 
 
 @pytest.fixture(scope="session")
-def sink_baseline(sink_client: SinkClient | None) -> int:
+def sink_baseline(running_target: Target) -> int:
     """The sink's last record before this run: later events are this run's."""
-    if sink_client is None:
-        return 0
-    return int(sink_client.health().get("last_seq") or 0)
+    return running_target.baseline
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
-import signal
-import subprocess
-import sys
-import tempfile
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +18,7 @@ from typing import Any
 
 from rich.console import Console
 
+from tixallo_qa.core import children
 from tixallo_qa.core.netutil import free_port
 from tixallo_qa.core.ratelimit import required_keys
 from tixallo_qa.core.redact import Redactor
@@ -41,14 +37,7 @@ from tixallo_qa.load.slo import (
     breached,
     evaluate,
 )
-from tixallo_qa.target import (
-    DEFAULT_POOL_SIZE,
-    ChildService,
-    Embedded,
-    sink_is_up,
-    start_embedded,
-    start_sink,
-)
+from tixallo_qa.target import DEFAULT_POOL_SIZE, SinkUnavailableError, Target
 
 LOCUSTFILE = Path(__file__).resolve().parent / "scenario" / "locustfile.py"
 EXIT_PASS, EXIT_BREACH, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2, 3
@@ -117,79 +106,59 @@ def run_load(
     slo = slo or SloConfig()
     console = console or report.make_console(quiet)
     say = console if not quiet else report.make_console(quiet=True)
-    if faults and not settings.embedded:
-        raise LoadRefusedError(
-            "faults can be planted only in the embedded reference deployment (no TIXALLO_BASE_URL)"
-        )
-    started: list[Embedded | ChildService] = []
-    try:
-        if settings.embedded:
-            pool = _embedded_pool(options, settings.rate_limit)
-            with say.status("starting the reference deployment and the webhook sink"):
-                embedded = start_embedded(settings, faults=faults, pool_size=pool)
-            started.append(embedded)
-            settings = embedded.settings
+    slices = max(options.processes, distributed_workers or 0)
+    if not settings.embedded:
+        # Refusals come before anything starts (the embedded pool is seeded to fit the plan).
         assert settings.base_url is not None
         check_target(settings.base_url, allow_remote=allow_remote)
-        slices = max(options.processes, distributed_workers or 0)
-        rate_plan = planning.plan(
-            dataclasses.replace(options, processes=slices),
-            len(settings.api_keys),
-            settings.rate_limit,
-        )
-        if not rate_plan.ok:
-            raise LoadRefusedError(f"rate plan: {rate_plan.message}")
+        _rate_plan(options, slices, settings)
+    pool = _embedded_pool(options, settings.rate_limit)
+    with say.status(
+        "starting the reference deployment and the webhook sink"
+        if settings.embedded
+        else "attaching to the target"
+    ):
+        try:
+            target = Target.start(
+                settings,
+                sink="required" if options.webhooks else "off",
+                faults=faults,
+                pool_size=pool,
+            )
+        except SinkUnavailableError as exc:
+            raise LoadRefusedError(
+                f"{exc}; or pass --no-webhooks to skip webhook accounting"
+            ) from None
+    with target:
+        settings = target.settings
+        assert settings.base_url is not None
+        rate_plan = _rate_plan(options, slices, settings)
         run_dir = Path(report_dir) if report_dir else default_report_dir(settings)
         run_dir.mkdir(parents=True, exist_ok=True)
-        sink_url, since = _sink(settings, options, run_dir, started)
         plan = ChildPlan(
             options=options,
             run_id=uuid.uuid4().hex[:8],
             out_dir=str(run_dir.resolve()),
             slices=slices,
             streams=slices,
-            sink_url=sink_url,
-            sink_since=since,
+            sink_url=settings.sink_url if target.sink else None,
+            sink_since=target.baseline,
             webhook_timeout=settings.webhook_timeout,
             distributed=distributed_workers > 0,
         )
         say.print(f"load: {rate_plan.message}", highlight=False)
         code = _run_child(settings, plan, run_dir, say, distributed_workers, master_bind_port)
         return _finish(settings, plan, rate_plan.as_dict(), slo, run_dir, code, console)
-    finally:
-        for service in reversed(started):
-            service.stop()
 
 
-def _sink(
-    settings: Settings, options: LoadOptions, run_dir: Path, started: list[Any]
-) -> tuple[str | None, int]:
-    """The sink's URL and its last seq before the run (starting a local sink when none answers)."""
-    if not options.webhooks:
-        return None, 0
-    from tixallo_qa.webhook_sink.client import SinkClient
-
-    url = settings.sink_url
-    if not sink_is_up(url):
-        if not settings.webhook_secret and settings.webhook_scheme != "none":
-            raise LoadRefusedError(
-                f"no webhook sink answers at {url} and none can be started without TIXALLO_WEBHOOK_SECRET: "
-                "set it (the secret of the endpoint pointing at the sink), start 'tixallo-qa sink', "
-                "or pass --no-webhooks to skip webhook accounting"
-            )
-        workdir = Path(tempfile.mkdtemp(prefix="tixallo-load-sink-"))
-        started.append(
-            start_sink(
-                workdir,
-                secret=settings.webhook_secret,
-                host=settings.sink_host,
-                port=settings.sink_port,
-                path=settings.sink_path,
-                scheme=settings.webhook_scheme,
-            )
-        )
-    with SinkClient(url) as sink:
-        return url, int(sink.health().get("last_seq") or 0)
+def _rate_plan(options: LoadOptions, slices: int, settings: Settings) -> planning.RatePlan:
+    """The asked-for rate against the keys' budget; raises ``LoadRefusedError`` when it does not fit."""
+    rate_plan = planning.plan(
+        dataclasses.replace(options, processes=slices), len(settings.api_keys), settings.rate_limit
+    )
+    if not rate_plan.ok:
+        raise LoadRefusedError(f"rate plan: {rate_plan.message}")
+    return rate_plan
 
 
 def child_command(
@@ -199,7 +168,7 @@ def child_command(
     distributed_workers: int = 0,
     master_bind_port: int | None = None,
 ) -> list[str]:
-    """The locust command line of the join point (plain, ``--processes`` or ``--master``)."""
+    """The locust command line (after ``python -m``) of the join point (plain, ``--processes`` or ``--master``)."""
     o = plan.options
     classes = ["OpenModelUser"] if o.model == "open" else [
         name for name, cls in (("IntegratorUser", "integrator"), ("AgentUser", "agent")) if o.user_weights.get(cls, 0) > 0
@@ -209,7 +178,7 @@ def child_command(
     out = Path(plan.out_dir)
     backstop = math.ceil(o.duration + plan.webhook_timeout + plan.stop_grace + 30)
     cmd = [
-        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+        "locust", "-f", str(LOCUSTFILE), "--headless",
         "--host", base_url, "-u", str(users), "-r", f"{spawn_rate:g}",
         "-t", f"{backstop}s", "--stop-timeout", f"{plan.stop_grace:g}",
         "--csv", str(out / files.LOCUST_PREFIX), "--csv-full-history",
@@ -249,9 +218,8 @@ def _run_child(
     workers: int,
     bind_port: int | None,
 ) -> int:
-    env = {**os.environ, **settings.to_env(), "PYTHONUNBUFFERED": "1"}
     assert settings.base_url is not None
-    cmd = child_command(
+    argv = child_command(
         plan, settings.base_url, distributed_workers=workers, master_bind_port=bind_port
     )
     limit = (
@@ -261,29 +229,14 @@ def _run_child(
         + CHILD_GRACE
         + (120 if workers else 0)
     )
-    log_path = run_dir / files.LOCUST_LOG
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(run_dir)
-        )
-        with console.status(
-            f"load: running {plan.options.model} model for {plan.options.duration:g} s (locust log: {log_path})"
-        ):
-            try:
-                code = process.wait(timeout=limit)
-            except subprocess.TimeoutExpired:
-                # The hard stop: a run never outlives its bound, whatever locust does.
-                process.send_signal(signal.SIGINT)
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-                code = EXIT_ERROR
-            except BaseException:
-                process.kill()
-                process.wait()
-                raise
+    locust = children.start("locust", argv, run_dir, env=settings.to_env(), ready=False)
+    with console.status(
+        f"load: running {plan.options.model} model for {plan.options.duration:g} s (locust log: {locust.log_path})"
+    ):
+        # The hard stop: a run never outlives its bound, whatever locust does.
+        code = locust.wait(limit)
+    code = EXIT_ERROR if code is None else code
+    log_path = locust.log_path
     # Locust logs requests' failure messages; keys must never reach a file a person reads.
     redactor = Redactor(settings.secrets)
     log_path.write_text(redactor.text(log_path.read_text(errors="replace")), encoding="utf-8")

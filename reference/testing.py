@@ -8,20 +8,16 @@ webhooks to a sink).
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tixallo_qa.core.children import Child, ChildError
+from tixallo_qa.core.children import start as start_child
+
 START_TIMEOUT = 15.0
 
 
@@ -38,8 +34,7 @@ class ReferenceDeployment:
     db_path: str
     settings: dict[str, str]
     args: list[str] = field(repr=False)
-    process: subprocess.Popen[bytes] = field(repr=False)
-    log_path: str = field(repr=False, default="")
+    child: Child = field(repr=False)
 
     @property
     def root_url(self) -> str:
@@ -58,21 +53,11 @@ class ReferenceDeployment:
 
     def log(self) -> str:
         """What the server wrote to stderr/stdout (for failure messages)."""
-        try:
-            return Path(self.log_path).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
+        return self.child.log()
 
-    def stop(self, timeout: float = 10.0) -> int | None:
-        """SIGTERM, wait with a deadline, then SIGKILL; returns the exit code."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout)
-        return self.process.returncode
+    def stop(self) -> int | None:
+        """Stop the server; returns its exit code."""
+        return self.child.stop()
 
     def restart(self) -> ReferenceDeployment:
         """Stop and start again on the same database and port."""
@@ -80,7 +65,7 @@ class ReferenceDeployment:
         args = list(self.args)
         args[args.index("--port") + 1] = str(self.port)
         fresh = _launch(args, self.db_path, self.settings)
-        self.process, self.base_url, self.log_path = fresh.process, fresh.base_url, fresh.log_path
+        self.child, self.base_url = fresh.child, fresh.base_url
         return self
 
 
@@ -94,9 +79,9 @@ def serve_args(
     config_file: str | None = None,
     port: int = 0,
 ) -> list[str]:
-    """The command line of a child ``python -m tixallo_qa.reference serve`` (without --ready-file)."""
+    """The command line of a child ``python -m tixallo_qa.reference serve`` (after ``-m``)."""
     args = [
-        sys.executable, "-m", "tixallo_qa.reference", "serve",
+        "tixallo_qa.reference", "serve",
         "--host", "127.0.0.1", "--port", str(port), "--db", db_path,
         "--rate-limit", str(rate_limit), "--rate-window", str(rate_window),
         "--webhook-retries", retries,
@@ -110,34 +95,13 @@ def serve_args(
 
 def _launch(args: list[str], db_path: str, settings: dict[str, str]) -> ReferenceDeployment:
     workdir = Path(tempfile.mkdtemp(prefix="tixallo-ref-"))
-    ready = workdir / "ready.json"
-    log_path = workdir / "server.log"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [*args, "--ready-file", str(ready)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=ROOT,
-        )
-    deadline = time.monotonic() + START_TIMEOUT
-    while not ready.exists():
-        if process.poll() is not None or time.monotonic() >= deadline:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-            raise DeploymentError(
-                f"reference deployment did not start: {log_path.read_text(errors='replace').strip()}"
-            )
-        time.sleep(0.02)
-    info = json.loads(ready.read_text(encoding="utf-8"))
+    try:
+        child = start_child("reference deployment", args, workdir, timeout=START_TIMEOUT)
+    except ChildError as exc:
+        raise DeploymentError(f"reference deployment did not start: {exc}") from None
     return ReferenceDeployment(
-        base_url=info["base_url"], port=int(info["port"]), db_path=db_path, settings=settings,
-        args=args, process=process, log_path=str(log_path),
+        base_url=child.info["base_url"], port=child.port, db_path=db_path, settings=settings,
+        args=args, child=child,
     )  # fmt: skip
 
 

@@ -14,7 +14,7 @@ import pytest
 from tixallo_qa.contracts._catalogue import FAMILIES
 from tixallo_qa.contracts._results import SuiteResult
 from tixallo_qa.core.settings import Settings
-from tixallo_qa.target import Embedded, start_embedded
+from tixallo_qa.target import Target
 
 pytestmark = pytest.mark.integration
 
@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def reference() -> Iterator[Embedded]:
-    running = start_embedded(Settings(profile="smoke"), pool_size=50)
+def reference() -> Iterator[Target]:
+    running = Target.start(Settings(profile="smoke"), pool_size=50)
     try:
         yield running
     finally:
@@ -46,7 +46,7 @@ def test_collect_only_needs_no_configuration() -> None:
 
 
 def test_command_passes_with_every_check_and_no_secret_in_any_output(
-    reference: Embedded, tmp_path: Path
+    reference: Target, tmp_path: Path
 ) -> None:
     junit = tmp_path / "junit.xml"
     done = subprocess.run(

@@ -12,17 +12,17 @@ from tixallo_qa._doctor import diagnose
 from tixallo_qa.cli import main
 from tixallo_qa.core.netutil import free_port
 from tixallo_qa.core.settings import Settings
-from tixallo_qa.target import Embedded, start_embedded
+from tixallo_qa.target import Target
 
 pytestmark = pytest.mark.integration
 
 
-def _start() -> Embedded:
-    return start_embedded(Settings(webhook_timeout=5.0), pool_size=3)
+def _start() -> Target:
+    return Target.start(Settings(webhook_timeout=5.0), pool_size=3)
 
 
 @pytest.fixture(scope="module")
-def target() -> Iterator[Embedded]:
+def target() -> Iterator[Target]:
     embedded = _start()
     try:
         yield embedded
@@ -70,7 +70,7 @@ def test_embedded_reference_is_all_ok(
 
 
 def test_all_ok_as_json(
-    target: Embedded, clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    target: Target, clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, lines = _cli(clean_env, capsys, target.settings, "--json")
     data = json.loads("\n".join(lines))
@@ -89,7 +89,7 @@ def test_all_ok_as_json(
 
 
 def test_target_down_is_one_line_with_its_fix(
-    target: Embedded, clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    target: Target, clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     port = free_port()
     down = target.settings.replace(
@@ -103,7 +103,7 @@ def test_target_down_is_one_line_with_its_fix(
     ]
 
 
-def test_wrong_key_is_one_line_with_its_fix(target: Embedded) -> None:
+def test_wrong_key_is_one_line_with_its_fix(target: Target) -> None:
     report = diagnose(target.settings.replace(api_keys=("tq_not_a_real_key_0000",)))
     [problem] = report.problems
     assert problem.area == "keys"
@@ -113,7 +113,7 @@ def test_wrong_key_is_one_line_with_its_fix(target: Embedded) -> None:
     assert "tq_not_a_real_key_0000" not in problem.message
 
 
-def test_other_key_of_the_same_workspace_is_caught(target: Embedded) -> None:
+def test_other_key_of_the_same_workspace_is_caught(target: Target) -> None:
     keys = target.settings.api_keys
     report = diagnose(target.settings.replace(api_keys=keys[:1], other_api_key=keys[1]))
     [problem] = report.problems
@@ -128,7 +128,7 @@ def test_wrong_webhook_secret_is_one_line_with_its_fix(
     embedded = _start()
     try:
         # The endpoint signs with the seeded secret; doctor starts a sink that verifies another.
-        embedded.services[0].stop()
+        embedded.children[0].stop()
         wrong = embedded.settings.replace(webhook_secret="whsec_not_the_endpoint_secret")
         code, lines = _cli(clean_env, capsys, wrong)
     finally:

@@ -20,7 +20,7 @@ from tixallo_qa.core.settings import Settings
 from tixallo_qa.load import LoadOptions, LoadResult, SloConfig, run_load
 from tixallo_qa.load.files import CREATED, read_jsonl
 from tixallo_qa.reference.store import KEY_PREFIX
-from tixallo_qa.target import embedded_target
+from tixallo_qa.target import Target
 
 pytestmark = pytest.mark.load
 # Short webhook wait: a lost event is declared lost 3 s after the last create, not 10.
@@ -118,7 +118,7 @@ def test_the_open_model_reports_a_stall_the_closed_models_p99_hides(tmp_path: Pa
 def test_master_with_workers_started_elsewhere_joins_in_one_place(tmp_path: Path) -> None:
     # The workers are separate 'tixallo-qa load --worker' processes, as on other machines:
     # their created ids reach the master only through locust's runner messages.
-    with embedded_target(SETTINGS) as target:
+    with Target.start(SETTINGS) as target:
         port = free_port()
         env = {**os.environ, **target.settings.to_env()}
         command = [

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tixallo_qa.core.spec import spec_path
-from tixallo_qa.reference.testing import ROOT, ReferenceFactory
+from tixallo_qa.reference.testing import ReferenceFactory
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +41,7 @@ def test_st_run_all_checks_all_phases_is_clean(
                 "--no-color",
             ],
             capture_output=True, text=True, timeout=120, cwd=tmp_path,
-            env={**os.environ, "PYTHONPATH": str(ROOT), "SCHEMATHESIS_HOOKS": ""},
+            env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
         )  # fmt: skip
     finally:
         deployment.stop()

@@ -15,8 +15,9 @@ import httpx
 import pytest
 
 from tixallo_qa.reference.faults import names
-from tixallo_qa.reference.testing import ROOT, ReferenceFactory
+from tixallo_qa.reference.testing import ReferenceFactory
 
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
 
 
@@ -141,7 +142,7 @@ def test_project_serve_seeds_prints_settings_and_reuses_them(tmp_path: Path) -> 
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env=dict(os.environ),
         )
         settings: dict[str, str] = {}
         assert process.stdout is not None

@@ -11,11 +11,10 @@ from typing import Any
 
 import pytest
 
-import tixallo_qa.target
 from tixallo_qa.cli import main
 from tixallo_qa.commands import run as run_command
 from tixallo_qa.core.settings import Settings
-from tixallo_qa.target import Embedded
+from tixallo_qa.target import Target
 
 pytestmark = pytest.mark.integration
 
@@ -31,16 +30,16 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 def test_run_embedded_passes_and_writes_a_clean_report(
     tmp_path: Path, clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    started: list[Embedded] = []
-    real_start = tixallo_qa.target.start_embedded
+    started: list[Target] = []
+    real_start = Target.start.__func__  # type: ignore[attr-defined]
 
-    def spy(*args: Any, **kwargs: Any) -> Embedded:
+    def spy(cls: type[Target], *args: Any, **kwargs: Any) -> Target:
         # Keep the started deployment's settings: its keys and secret are what must not leak.
-        embedded = real_start(*args, **kwargs)
-        started.append(embedded)
-        return embedded
+        running = real_start(cls, *args, **kwargs)
+        started.append(running)
+        return running
 
-    clean_env.setattr(tixallo_qa.target, "start_embedded", spy)
+    clean_env.setattr(Target, "start", classmethod(spy))
     reports = tmp_path / "reports"
     code = main(
         ["run", "--profile", "smoke", "--load-duration", "5", "--pool-size", "200",
@@ -77,7 +76,7 @@ def test_run_embedded_passes_and_writes_a_clean_report(
     assert len(events) == sum(result["webhooks"]["verdicts"].values()) > 0
     assert {e["seq"] for e in events if e["verdict"] == "valid"}
 
-    [embedded] = started
+    [embedded] = [t for t in started if t.embedded]  # the load phase attaches a second time
     secrets = embedded.settings.secrets
     assert len(secrets) > 200  # the pool, the other, revoked and spare keys, the webhook secret
     for path in folder.rglob("*"):

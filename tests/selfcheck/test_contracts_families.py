@@ -6,7 +6,7 @@ import pytest
 
 from tixallo_qa.contracts.runner import run_suite
 from tixallo_qa.core.settings import Settings
-from tixallo_qa.target import start_embedded
+from tixallo_qa.target import Target
 
 pytestmark = pytest.mark.selfcheck
 
@@ -74,7 +74,7 @@ CASES = {
 @pytest.mark.parametrize("family", list(CASES))
 def test_family_catches_its_planted_fault(family: str) -> None:
     fault, select, check_name, words = CASES[family]
-    with start_embedded(Settings(profile="smoke"), faults=[fault], pool_size=20) as running:
+    with Target.start(Settings(profile="smoke"), faults=[fault], pool_size=20) as running:
         result = run_suite(running.settings, profile="smoke", select=select.split(","), timeout=300)
         secrets = running.settings.secrets
     assert not result.errors, result.errors
@@ -90,7 +90,7 @@ def test_family_catches_its_planted_fault(family: str) -> None:
 
 
 def test_faithful_deployment_passes_the_same_selection() -> None:
-    with start_embedded(Settings(profile="smoke"), pool_size=20) as running:
+    with Target.start(Settings(profile="smoke"), pool_size=20) as running:
         result = run_suite(
             running.settings,
             profile="smoke",

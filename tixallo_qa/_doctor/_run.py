@@ -23,10 +23,10 @@ def diagnose(settings: Settings, *, on_step: Callable[[str], None] | None = None
     """Check ``settings`` (or, with no target, a freshly started embedded deployment)."""
     step = on_step or (lambda _: None)
     if settings.embedded:
-        from tixallo_qa.target import start_embedded
+        from tixallo_qa.target import Target
 
         step("starting the embedded reference deployment")
-        embedded = start_embedded(settings, pool_size=EMBEDDED_POOL)
+        embedded = Target.start(settings, pool_size=EMBEDDED_POOL)
         try:
             report = _diagnose(embedded.settings, step, embedded=True)
         finally:

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from tixallo_qa.core.netutil import PortInUseError, check_port_free
 from tixallo_qa.core.settings import Settings
-from tixallo_qa.target import ChildService, EmbeddedError, sink_is_up, start_sink
+from tixallo_qa.target import Target, TargetError, sink_answers
 from tixallo_qa.webhook_sink.client import SinkClient
 
 from ._api import Api
@@ -33,7 +31,7 @@ def _health(settings: Settings) -> dict[str, Any] | None:
 def check_sink(settings: Settings, report: DoctorReport) -> str:
     """``"running"``, ``"startable"`` or ``"blocked"``: can webhooks be received where the settings say."""
     url = settings.sink_url
-    health = _health(settings) if sink_is_up(url) else None
+    health = _health(settings) if sink_answers(url) else None
     if health is not None:
         path, scheme = health.get("webhook_path"), health.get("scheme")
         if path != settings.sink_path:
@@ -84,30 +82,19 @@ def sink_for_probe(settings: Settings, state: str, report: DoctorReport) -> Iter
     if state != "startable":
         yield False
         return
-    service: ChildService | None = None
-    with tempfile.TemporaryDirectory(prefix="tixallo-doctor-") as workdir:
-        try:
-            service = start_sink(
-                Path(workdir),
-                secret=settings.webhook_secret,
-                host=settings.sink_host,
-                port=settings.sink_port,
-                path=settings.sink_path,
-                scheme=settings.webhook_scheme,
-            )
-        except EmbeddedError as exc:
-            first = str(exc).splitlines()[0]
-            report.add(
-                "sink",
-                PROBLEM,
-                f"the sink did not start ({first}): run 'tixallo-qa sink' to see why",
-            )
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            service.stop()
+    try:
+        target = Target.start(settings, sink="required")
+    except TargetError as exc:
+        first = str(exc).splitlines()[0]
+        report.add(
+            "sink",
+            PROBLEM,
+            f"the sink did not start ({first}): run 'tixallo-qa sink' to see why",
+        )
+        yield False
+        return
+    with target:
+        yield True
 
 
 def _verdict_problem(verdict: str, detail: str, settings: Settings) -> str:

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.text import Text
 
     from tixallo_qa._doctor import diagnose
-    from tixallo_qa.target import EmbeddedError
+    from tixallo_qa.target import TargetError
 
     settings = _settings.from_args(args)
     err = Console(stderr=True)
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
             settings,
             on_step=(lambda s: status.update(f"doctor: {s}")) if status is not None else None,
         )
-    except EmbeddedError as exc:
+    except TargetError as exc:
         first = str(exc).splitlines()[0]
         if args.json:
             print(json.dumps({"target": None, "embedded": True, "ok": False, "error": first}))

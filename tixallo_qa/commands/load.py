@@ -247,7 +247,7 @@ def run(args: argparse.Namespace) -> int:
     from tixallo_qa.load.report import make_console
     from tixallo_qa.load.runner import EXIT_ERROR, EXIT_REFUSED, run_load
     from tixallo_qa.load.safety import LoadRefusedError
-    from tixallo_qa.target import EmbeddedError
+    from tixallo_qa.target import TargetError
 
     if args.worker:
         return _worker(args)
@@ -269,7 +269,7 @@ def run(args: argparse.Namespace) -> int:
     except LoadRefusedError as exc:
         print(f"tixallo-qa load: refused: {exc}", file=sys.stderr)
         return EXIT_REFUSED
-    except EmbeddedError as exc:
+    except TargetError as exc:
         print(f"tixallo-qa load: {exc}", file=sys.stderr)
         return EXIT_ERROR
     if args.json:

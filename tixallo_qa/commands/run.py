@@ -17,19 +17,16 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from tixallo_qa.core import settings as _settings
+from tixallo_qa.target import DEFAULT_POOL_SIZE
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from tixallo_qa.core.settings import Settings
     from tixallo_qa.report import PhaseHandle, RunProgress, RunRecord
-    from tixallo_qa.target import ChildService, Embedded
-    from tixallo_qa.webhook_sink.client import SinkClient
+    from tixallo_qa.target import Target
 
 DEFAULT_LOAD_SECONDS = 20.0
-# Embedded pool: enough keys that the load run's rate fits under 60/min per key, so the real
-# per-key limit is enforced without the suite or the load run having to wait for it.
-DEFAULT_POOL_SIZE = 200
 # The load run gets keys the contract suite does not use (their budgets are fresh).
 LOAD_KEY_MARGIN = 1.1
 # Share of a shared pool's capacity the load run may take.
@@ -60,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--pool-size",
         type=int,
-        default=DEFAULT_POOL_SIZE,
+        default=DEFAULT_POOL_SIZE,  # enough that the load run fits under 60/min per key
         metavar="N",
         help=f"keys seeded into the embedded deployment (default {DEFAULT_POOL_SIZE})",
     )
@@ -141,10 +138,7 @@ class _Run:
             profile=settings.profile,
         )
         self.workdir = Path(tempfile.gettempdir())  # a private one is made when the run starts
-        self.embedded: Embedded | None = None
-        self.sink_service: ChildService | None = None
-        self.sink: SinkClient | None = None
-        self.first_seq = 0
+        self.target: Target | None = None
         self.suite_lags: list[float] = []
         self.contracts_junit: Path | None = None
         self.contracts_settings: Settings = settings
@@ -252,50 +246,27 @@ class _Run:
 
     # -- phases ----------------------------------------------------------------------------
     def _start(self, progress: RunProgress) -> bool:
-        """Start the embedded deployment (or a sink for a remote target); False when nothing can run."""
+        """Start or attach to the target (and its sink); False when nothing can run."""
         from tixallo_qa.report import PASSED, Phase
-        from tixallo_qa.target import EmbeddedError, sink_is_up, start_embedded, start_sink
-        from tixallo_qa.webhook_sink.client import SinkClient
+        from tixallo_qa.target import Target, TargetError
 
-        base = self.base
         with progress.phase("start") as phase:
             try:
-                if base.embedded:
-                    self.embedded = start_embedded(
-                        base,
-                        workdir=self.workdir / "embedded",
-                        pool_size=self.args.pool_size,
-                    )
-                    self.settings = self.embedded.settings
-                    self.record.target = self.settings.base_url or self.record.target
-                    note = (
-                        f"embedded reference deployment and sink, {len(self.settings.api_keys)} keys "
-                        f"at {self.settings.rate_limit}/min each"
-                    )
-                else:
-                    note = f"target {urlsplit(base.base_url or '').netloc}"
-                    if sink_is_up(base.sink_url):
-                        note += f", sink already running at {base.sink_url}"
-                    elif base.webhook_secret or base.webhook_scheme == "none":
-                        self.sink_service = start_sink(
-                            self.workdir,
-                            secret=base.webhook_secret,
-                            host=base.sink_host,
-                            port=base.sink_port,
-                            path=base.sink_path,
-                            scheme=base.webhook_scheme,
-                        )
-                        note += f", sink started at {base.sink_url}"
-                    else:
-                        note += (
-                            ", no sink (TIXALLO_WEBHOOK_SECRET not set: webhook checks are skipped)"
-                        )
-                if sink_is_up(self.settings.sink_url):
-                    self.sink = SinkClient(self.settings.sink_url)
-                    self.first_seq = int(self.sink.health().get("last_seq") or 0)
-            except (EmbeddedError, OSError) as exc:
+                self.target = Target.start(
+                    self.base, pool_size=self.args.pool_size, workdir=self.workdir / "target"
+                )
+            except (TargetError, OSError) as exc:
                 self._fail(phase, "start", exc)
                 return False
+            self.settings = self.target.settings
+            if self.target.embedded:
+                self.record.target = self.settings.base_url or self.record.target
+                note = (
+                    f"embedded reference deployment and sink, {len(self.settings.api_keys)} keys "
+                    f"at {self.settings.rate_limit}/min each"
+                )
+            else:
+                note = f"target {self.target.description}"
             phase.done(PASSED, note)
             self.record.phases.append(Phase("start", PASSED, phase.elapsed, note))
             self.record.notes.append(note)
@@ -303,7 +274,7 @@ class _Run:
 
     def _sink_counter(self, *, creates: bool) -> Callable[[], str] | None:
         """Counts for the progress line, from the sink, since the phase began."""
-        sink = self.sink
+        sink = self.target.sink if self.target else None
         if sink is None:
             return None
         try:
@@ -351,10 +322,10 @@ class _Run:
                 raise KeyboardInterrupt
             checks = checks_from_suite(result)
             self.record.checks = checks
-            self.record.requests_sent = int(getattr(result, "requests_sent", 0) or 0)
-            self.record.own_429s = int(getattr(result, "own_429s", 0) or 0)
-            self.suite_lags = [float(x) for x in getattr(result, "webhook_lags", []) or []]
-            errors = [str(e) for e in getattr(result, "errors", []) or []]
+            self.record.requests_sent = result.requests_sent
+            self.record.own_429s = result.own_429s
+            self.suite_lags = list(result.webhook_lags)
+            errors = list(result.errors)
             self.record.errors += [f"contracts: {e}" for e in errors]
             counts = {
                 o: sum(c.outcome == o for c in checks) for o in ("passed", "failed", "skipped")
@@ -440,9 +411,10 @@ class _Run:
             LoadOptions(duration=self.args.load_duration), len(keys), settings.rate_limit
         ).keys_needed
         share = math.ceil(needed * LOAD_KEY_MARGIN)
-        if len(keys) > share + MIN_CONTRACT_KEYS:
-            self.contracts_settings = settings.replace(api_keys=keys[:-share])
-            self.load_settings = settings.replace(api_keys=keys[-share:])
+        assert self.target is not None
+        split = self.target.split_keys(share, keep=MIN_CONTRACT_KEYS + 1)
+        if split is not None:
+            self.contracts_settings, self.load_settings = split
             self.record.notes.append(
                 f"key pool of {len(keys)}: {len(keys) - share} for the contract suite, {share} for the load run"
             )
@@ -458,14 +430,15 @@ class _Run:
     # -- after the phases ------------------------------------------------------------------
     def _collect_events(self) -> list[Any] | None:
         """This run's events from the sink (before it stops), and the webhook lags they carry."""
-        if self.sink is None:
+        sink = self.target.sink if self.target else None
+        if sink is None or self.target is None:
             self.record.webhook_lags = self.suite_lags
             return None
         events: list[Any] = []
-        since = self.first_seq
+        since = self.target.baseline
         try:
             while True:
-                page = self.sink.events(since=since, limit=EVENTS_PAGE)
+                page = sink.events(since=since, limit=EVENTS_PAGE)
                 events += page
                 if len(page) < EVENTS_PAGE:
                     break
@@ -484,9 +457,5 @@ class _Run:
         return events
 
     def _stop(self) -> None:
-        if self.sink is not None:
-            self.sink.close()
-        if self.sink_service is not None:
-            self.sink_service.stop()
-        if self.embedded is not None:
-            self.embedded.stop()
+        if self.target is not None:
+            self.target.stop()

@@ -57,11 +57,11 @@ def run_contracts(
 ) -> tuple[Verdict, tuple[str, ...]]:
     """Start a deployment with exactly ``faults`` and a sink, run the suite; (verdict, secrets used)."""
     from tixallo_qa.contracts.runner import run_suite
-    from tixallo_qa.target import start_embedded
+    from tixallo_qa.target import Target
 
     base = Settings(profile=budgets.profile, webhook_timeout=budgets.webhook_timeout)
     started = time.monotonic()
-    with start_embedded(
+    with Target.start(
         base,
         workdir=workdir / "deployment",
         faults=faults,

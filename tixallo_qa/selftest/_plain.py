@@ -166,9 +166,9 @@ def run_plain_against(
     faults: list[str], rate_limit: int, budgets: Budgets, workdir: Path, *, faithful: bool
 ) -> tuple[Verdict, tuple[str, ...]]:
     """Start a deployment with exactly ``faults``, run plain st on it; (verdict, secrets used)."""
-    from tixallo_qa.target import start_embedded
+    from tixallo_qa.target import Target
 
-    with start_embedded(
+    with Target.start(
         Settings(),
         workdir=workdir / "deployment",
         faults=faults,
