@@ -23,6 +23,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from tixallo_qa.core import events
+from tixallo_qa.core.events import TICKET_CREATED
 from tixallo_qa.reference.config import ServerConfig
 from tixallo_qa.reference.dispatcher import Dispatcher, enqueue
 from tixallo_qa.reference.faults import FaultSet
@@ -258,9 +260,9 @@ class Api:
 
     def _fire_for_rejected(self, workspace_id: str) -> None:
         now = self.store.now()
-        payload = {
+        ghost = {
+            "id": new_id(),
             "created_at": now,
-            "ticket_id": new_id(),
             "ticket_number": self.store.peek_ticket_number(workspace_id) + 1,
             "subject": "",
             "status": STATUS_NEW,
@@ -269,7 +271,7 @@ class Api:
             "customer_id": new_id(),
         }
         with self.store.tx():
-            enqueue(self.store, self.faults, workspace_id, "ticket.created", payload)
+            enqueue(self.store, self.faults, workspace_id, events.payload(TICKET_CREATED, ghost))
         self.dispatcher.wake()
 
     async def get_ticket(self, request: Request) -> Response:

@@ -8,8 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tixallo_qa.core.events import EVENT_OF
+
 DEFAULT_RETRIES: tuple[float, ...] = (1.0, 5.0, 25.0)
-EVENT_TYPES = ("ticket.created", "ticket.message.created")
+# What an endpoint subscribes to by default: every event the deployment fires.
+EVENT_TYPES = tuple(EVENT_OF.values())
 
 
 class ConfigError(ValueError):

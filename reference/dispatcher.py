@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from tixallo_qa.core.events import MESSAGE_CREATED, TICKET_CREATED
 from tixallo_qa.reference.faults import FaultSet
 from tixallo_qa.reference.store import Store
 
@@ -32,23 +33,24 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def enqueue(
-    store: Store, faults: FaultSet, workspace_id: str, event_type: str, payload: dict[str, Any]
-) -> int:
-    """Queue ``event_type`` for every subscribed active endpoint of the workspace; returns the count.
+def enqueue(store: Store, faults: FaultSet, workspace_id: str, payload: dict[str, Any]) -> int:
+    """Queue the event ``payload`` (``core.events.payload``) for every subscribed active endpoint
+    of the workspace; returns the count.
 
     Call inside the transaction that creates the ticket or message, so a rolled-back request
     emits nothing and a committed one is never lost.
     """
-    if event_type == "ticket.created" and faults.on("webhook-created-missing"):
+    event_type = str(payload["event_type"])
+    if event_type == TICKET_CREATED and faults.on("webhook-created-missing"):
         return 0
-    if event_type == "ticket.message.created" and faults.on("webhook-message-missing"):
+    if event_type == MESSAGE_CREATED and faults.on("webhook-message-missing"):
         return 0
     if faults.on("webhook-payload-wrong-value"):
         payload = {**payload, "ticket_number": payload["ticket_number"] + 1}
-    body: dict[str, Any] = {"event_type": event_type, **payload}
+    body: dict[str, Any] = payload
     if faults.on("webhook-payload-nested"):
-        body = {"event_type": event_type, "created_at": payload["created_at"], "data": payload}
+        data = {k: v for k, v in payload.items() if k != "event_type"}
+        body = {"event_type": event_type, "created_at": payload["created_at"], "data": data}
     text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
     scope = None if faults.on("webhook-cross-workspace") else workspace_id
     at = time.time() + (LATE_DELAY if faults.on("webhook-late") else 0.0)

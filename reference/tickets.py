@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tixallo_qa.core import events
+from tixallo_qa.core.events import MESSAGE_CREATED, TICKET_CREATED
 from tixallo_qa.reference.dispatcher import enqueue
 from tixallo_qa.reference.faults import FaultSet
 from tixallo_qa.reference.store import TICKET_FIELDS, Store, new_id
@@ -101,7 +103,7 @@ class Tickets:
                     ticket["id"], AUTHOR_CUSTOMER, ticket["description"], now
                 )
             if emit:
-                enqueue(self.store, f, workspace_id, "ticket.created", created_payload(ticket))
+                enqueue(self.store, f, workspace_id, events.payload(TICKET_CREATED, ticket))
                 if message_id and f.on("webhook-description-message-event"):
                     message = {
                         "id": message_id,
@@ -113,8 +115,7 @@ class Tickets:
                         self.store,
                         f,
                         workspace_id,
-                        "ticket.message.created",
-                        message_payload(ticket["id"], number, message),
+                        events.payload(MESSAGE_CREATED, ticket, message),
                     )
         return ticket
 
@@ -130,12 +131,12 @@ class Tickets:
             self.store.touch_ticket(ticket_id, now)
             message = {"id": message_id, "author_type": author, "body": body, "created_at": now}
             if emit:
+                ticket = {"id": ticket_id, "ticket_number": int(row[1])}
                 enqueue(
                     self.store,
                     self.faults,
                     workspace_of(row),
-                    "ticket.message.created",
-                    message_payload(ticket_id, int(row[1]), message),
+                    events.payload(MESSAGE_CREATED, ticket, message),
                 )
         return message
 
@@ -197,29 +198,3 @@ class Tickets:
             messages.reverse()
         data["messages"] = messages
         return data
-
-
-def created_payload(ticket: dict[str, Any]) -> dict[str, Any]:
-    """The ``ticket.created`` fields after ``event_type`` (part B 2, 11)."""
-    return {
-        "created_at": ticket["created_at"],
-        "ticket_id": ticket["id"],
-        "ticket_number": ticket["ticket_number"],
-        "subject": ticket["subject"],
-        "status": ticket["status"],
-        "priority": ticket["priority"],
-        "source": ticket["source"],
-        "customer_id": ticket["customer_id"],
-    }
-
-
-def message_payload(ticket_id: str, ticket_number: int, message: dict[str, Any]) -> dict[str, Any]:
-    """The ``ticket.message.created`` fields after ``event_type`` (part B 2, 11)."""
-    return {
-        "created_at": message["created_at"],
-        "ticket_id": ticket_id,
-        "ticket_number": ticket_number,
-        "message_id": message["id"],
-        "author_type": message["author_type"],
-        "body": message["body"],
-    }

@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from tixallo_qa.core import events
 from tixallo_qa.core.redact import REDACTED, Redactor
 from tixallo_qa.webhook_sink import payloads, verify
 from tixallo_qa.webhook_sink.config import SinkConfig
@@ -175,7 +176,7 @@ class SinkApp:
             or None,
             "ticket_id": ticket_id if isinstance(ticket_id, str) else None,
             "message_id": message_id if isinstance(message_id, str) else None,
-            "logical_key": payloads.logical_key(event_type, payload) if is_obj else None,
+            "logical_key": events.payload_key(event_type, payload) if is_obj else None,
             "schema_errors": errors,
             "injected": fault is not None,
             "detail": detail,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -15,9 +14,6 @@ try:  # Rust validator, shipped with schemathesis' dependencies; the sink works 
 except ImportError:  # pragma: no cover
     jsonschema_rs = None  # type: ignore[assignment]
 
-# Which payload field names the logical event (what a double fire repeats), by event type;
-# anything not listed is keyed by its ticket.
-LOGICAL_KEY_FIELD = {"ticket.message.created": "message_id"}
 MAX_ERRORS = 20
 
 
@@ -50,19 +46,6 @@ def _fast_validator(event_type: str) -> Any:
         registry=registry,
         validate_formats=True,
     )
-
-
-def key_field(event_type: str | None) -> str:
-    """The payload field that identifies one logical event of ``event_type``."""
-    return LOGICAL_KEY_FIELD.get(event_type or "", "ticket_id")
-
-
-def logical_key(event_type: str | None, payload: Mapping[str, Any] | None) -> str | None:
-    """``"<event_type>:<id>"`` naming the logical event, or None when the payload lacks the id."""
-    if not event_type or not isinstance(payload, Mapping):
-        return None
-    value = payload.get(key_field(event_type))
-    return f"{event_type}:{value}" if isinstance(value, str | int) and value != "" else None
 
 
 def schema_errors(payload: Any, header_event: str | None = None) -> tuple[str | None, list[str]]:

@@ -20,8 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from tixallo_qa.core import events
 from tixallo_qa.webhook_sink._text import as_text
-from tixallo_qa.webhook_sink.payloads import key_field
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -388,13 +388,12 @@ class Store:
             event_type = mark.get("event_type")
             if not isinstance(event_type, str) or not event_type:
                 raise ValueError("each mark needs an event_type")
-            ident = mark.get(key_field(event_type))
-            if not isinstance(ident, str | int) or ident == "":
-                raise ValueError(f"a {event_type} mark needs {key_field(event_type)}")
+            key = events.payload_key(event_type, mark)
+            if key is None:
+                raise ValueError(f"a {event_type} mark needs {events.key_field(event_type)}")
             action_at = mark.get("action_at")
             if isinstance(action_at, bool) or not isinstance(action_at, int | float):
                 raise ValueError("each mark needs action_at, epoch seconds")
-            key = f"{event_type}:{ident}"
             rows.append(
                 (key, event_type, mark.get("ticket_id"), mark.get("message_id"), float(action_at))
             )

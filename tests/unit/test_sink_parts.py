@@ -8,10 +8,11 @@ import json
 import httpx
 import pytest
 
+from tixallo_qa.core.events import payload_key
 from tixallo_qa.webhook_sink.client import Event, SinkClient
 from tixallo_qa.webhook_sink.config import SinkConfig, add_arguments, from_args
 from tixallo_qa.webhook_sink.faults import FaultRule
-from tixallo_qa.webhook_sink.payloads import logical_key, schema_errors
+from tixallo_qa.webhook_sink.payloads import schema_errors
 from tixallo_qa.webhook_sink.store import Filter, percentile
 from tixallo_qa.webhook_sink.testing import TEST_SECRET, message_created, ticket_created
 
@@ -50,9 +51,9 @@ def test_unknown_event_type_and_header_mismatch() -> None:
 
 def test_logical_key_by_event_type() -> None:
     t, m = ticket_created(), message_created()
-    assert logical_key("ticket.created", t) == f"ticket.created:{t['ticket_id']}"
-    assert logical_key("ticket.message.created", m) == f"ticket.message.created:{m['message_id']}"
-    assert logical_key("ticket.created", {}) is None
+    assert payload_key("ticket.created", t) == f"ticket.created:{t['ticket_id']}"
+    assert payload_key("ticket.message.created", m) == f"ticket.message.created:{m['message_id']}"
+    assert payload_key("ticket.created", {}) is None
 
 
 def event(**values: object) -> dict[str, object]:

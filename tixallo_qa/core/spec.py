@@ -82,6 +82,28 @@ def webhook_pointer(event_type: str) -> str:
     return f"#/webhooks/{escaped}/post/requestBody/content/application~1json/schema"
 
 
+def resolve(pointer: str) -> dict[str, Any]:
+    """The part of the spec at a local JSON pointer (``#/components/schemas/Ticket``), copied."""
+    node: Any = _spec()
+    for part in pointer.removeprefix("#/").split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return copy.deepcopy(node)
+
+
+def webhook_schema(event_type: str) -> dict[str, Any]:
+    """The payload schema of one webhook event type (``KeyError`` for an unknown type)."""
+    return resolve(webhook_pointer(event_type))
+
+
+def fired_by(operation_id: str) -> str | None:
+    """The webhook event an operation fires on success (its ``x-tixallo-webhook``), or None."""
+    for item in _spec()["paths"].values():
+        for operation in item.values():
+            if isinstance(operation, dict) and operation.get("operationId") == operation_id:
+                return operation.get("x-tixallo-webhook")
+    raise KeyError(f"no operation {operation_id!r} in the spec")
+
+
 def webhook_validator(event_type: str) -> Draft202012Validator:
     """A validator for the payload of ``event_type`` (``KeyError`` for an unknown type)."""
     return validator(webhook_pointer(event_type))

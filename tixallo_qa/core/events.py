@@ -1,0 +1,106 @@
+"""Webhook events: their types, the logical event a delivery is about, its payload, its lag.
+
+The spec's ``webhooks`` section documents the event types and their payload fields; createTicket
+and addMessage name the event they fire (``x-tixallo-webhook``). This module is the one place
+the rest of the project takes those from (a unit test holds the two names below to the spec).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from tixallo_qa.core import spec
+
+TICKET_CREATED = "ticket.created"
+MESSAGE_CREATED = "ticket.message.created"
+# What a create fires, by what it created (the operations' x-tixallo-webhook in the spec).
+EVENT_OF = {"ticket": TICKET_CREATED, "message": MESSAGE_CREATED}
+# The payload field that names one logical event (what a double fire repeats); else the ticket.
+_KEY_FIELD = {MESSAGE_CREATED: "message_id"}
+# Payload fields named differently from the API field of the object they come from.
+_API_NAME = {"ticket_id": "id", "message_id": "id"}
+
+
+def key_field(event_type: str | None) -> str:
+    """The payload field that identifies one logical event of ``event_type``."""
+    return _KEY_FIELD.get(event_type or "", "ticket_id")
+
+
+def event_key(
+    event_type: str | None, ticket_id: object = None, message_id: object = None
+) -> str | None:
+    """``"<event_type>:<id>"`` naming one logical event, or None when its id is unknown."""
+    if not event_type:
+        return None
+    ident = message_id if key_field(event_type) == "message_id" else ticket_id
+    if ident is None or ident == "":
+        return None
+    return f"{event_type}:{ident}"
+
+
+def payload_key(event_type: str | None, payload: object) -> str | None:
+    """The logical event a payload is about (see ``event_key``)."""
+    if not isinstance(payload, Mapping):
+        return None
+    ident = payload.get(key_field(event_type))
+    if not isinstance(ident, str | int) or isinstance(ident, bool):
+        return None
+    return event_key(event_type, ident, ident)
+
+
+def accepted(verdict: str | None, status: int | None) -> bool:
+    """A delivery that counts: authentic (verdict valid) and acknowledged 2xx by the sink."""
+    return verdict == "valid" and 200 <= int(status or 0) < 300
+
+
+def lag(action_at: float, received_at: float) -> float:
+    """Seconds from the action (a create) to a delivery; one that beats the answer counts as 0."""
+    return max(0.0, received_at - action_at)
+
+
+def first_arrivals(events: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """Per logical event, its first accepted delivery (events as the sink returns them)."""
+    first: dict[str, Mapping[str, Any]] = {}
+    for e in events:
+        if not accepted(e.get("verdict"), e.get("status")):
+            continue
+        key = event_key(e.get("event_type"), e.get("ticket_id"), e.get("message_id"))
+        if key is not None and (key not in first or e["received_at"] < first[key]["received_at"]):
+            first[key] = e
+    return first
+
+
+def payload_fields(event_type: str) -> list[str]:
+    """The payload fields of ``event_type``, in the spec's order."""
+    return list(spec.webhook_schema(event_type)["properties"])
+
+
+def payload(
+    event_type: str, ticket: Mapping[str, Any], message: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The payload the spec documents for an event about ``ticket`` (and ``message``).
+
+    Each field takes the API's value of the same object: for an event about a message, the
+    message's first (its id, body, created_at: part B 11), then the ticket's. A field neither
+    holds is left out.
+    """
+    if key_field(event_type) != "message_id":
+        message = None
+    out: dict[str, Any] = {}
+    for name in payload_fields(event_type):
+        if name == "event_type":
+            out[name] = event_type
+            continue
+        api_name = _API_NAME.get(name, name)
+        if name == "ticket_id":
+            sources: tuple[Mapping[str, Any] | None, ...] = (ticket,)
+        elif name == "message_id":
+            sources = (message,)
+        else:
+            sources = (message, ticket)
+        for source in sources:
+            if source is not None and api_name in source:
+                out[name] = source[api_name]
+                break
+    return out
