@@ -95,17 +95,12 @@ class ApiApp:
         self.pending: set[asyncio.Task[None]] = set()
 
     async def _fire(self, ticket_id: str, number: int) -> None:
+        from tixallo_qa.core import signing
         from tixallo_qa.webhook_sink.testing import ticket_created
-        from tixallo_qa.webhook_sink.verify import sign_tixallo
 
         payload = ticket_created(ticket_id=ticket_id, ticket_number=number)
         body = json.dumps(payload).encode()
-        headers = {
-            "Content-Type": "application/json",
-            "X-Tixallo-Event": "ticket.created",
-            "X-Tixallo-Delivery": str(uuid.uuid4()),
-            **sign_tixallo(self.secret, body),
-        }
+        headers = signing.make("tixallo", self.secret).sign(body, event_type="ticket.created")
         await self.client.post(self.webhook_url, content=body, headers=headers)
 
     async def _stall_loop(self) -> None:

@@ -151,7 +151,7 @@ def api(target: Settings, paced: PacedSession) -> ApiClient:
 @pytest.fixture(scope="session")
 def sink(target: Settings, sink_client: SinkClient | None) -> SinkClient:
     """The sink, for checks that need webhooks; skips naming what is missing."""
-    if not target.embedded and not target.webhook_secret and target.webhook_scheme != "none":
+    if not target.embedded and not target.webhook_verifiable:
         pytest.skip(
             "not configured: set TIXALLO_WEBHOOK_SECRET (the secret of the endpoint pointing at the sink) to enable this check"
         )

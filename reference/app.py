@@ -362,6 +362,7 @@ def create_app(config: ServerConfig, store: Store) -> Starlette:
         timeout=config.webhook_timeout,
         retries=config.webhook_retries,
         faults=FaultSet(config.faults),
+        scheme=config.webhook_scheme,
     )
     api = Api(config, store, dispatcher)
 

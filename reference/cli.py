@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tixallo_qa.core import signing
 from tixallo_qa.core.netutil import PortInUseError
 from tixallo_qa.reference.config import EVENT_TYPES, ConfigError, ServerConfig, parse_retries
 from tixallo_qa.reference.faults import UnknownFaultError
@@ -59,6 +60,12 @@ def add_subcommands(parser: argparse.ArgumentParser, *, project: bool = False) -
         "--webhook-retries", default="1,5,25", metavar="S,S,..", help="retry delays in seconds"
     )
     serve.add_argument("--webhook-timeout", type=float, default=10.0, metavar="S")
+    serve.add_argument(
+        "--webhook-scheme",
+        default=signing.DEFAULT,
+        choices=signing.names(),
+        help=f"how deliveries are signed (default {signing.DEFAULT}, part B 1)",
+    )
     if project:
         serve.add_argument(
             "--sink-url", default=PROJECT_SINK, help="where the seeded webhook endpoint points"
@@ -138,6 +145,7 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         faults=tuple(args.fault),
         webhook_timeout=args.webhook_timeout,
         webhook_retries=parse_retries(args.webhook_retries),
+        webhook_scheme=args.webhook_scheme,
         config_file=args.config,
         ready_file=args.ready_file,
     )

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tixallo_qa.core import signing
 from tixallo_qa.core.events import EVENT_OF
 
 DEFAULT_RETRIES: tuple[float, ...] = (1.0, 5.0, 25.0)
@@ -42,6 +43,7 @@ class ServerConfig:
     faults: tuple[str, ...] = ()
     webhook_timeout: float = 10.0
     webhook_retries: tuple[float, ...] = DEFAULT_RETRIES
+    webhook_scheme: str = signing.DEFAULT  # how the dispatcher signs (tixallo_qa.core.signing)
     config_file: str | None = None
     ready_file: str | None = None
     endpoints: tuple[EndpointConfig, ...] = field(default=())
@@ -55,6 +57,10 @@ class ServerConfig:
             raise ConfigError(f"--rate-window {self.rate_window}: use a positive number of seconds")
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"--port {self.port}: use 1-65535, or 0 for any free port")
+        if self.webhook_scheme not in signing.names():
+            raise ConfigError(
+                f"--webhook-scheme {self.webhook_scheme!r}: use one of {', '.join(signing.names())}"
+            )
         if any(r < 0 for r in self.webhook_retries):
             raise ConfigError("--webhook-retries: delays must be >= 0 seconds")
 

@@ -113,7 +113,7 @@ CATALOGUE: tuple[Fault, ...] = (
     Fault("webhook-message-missing", "webhooks", "Planted bug: ticket.message.created is never sent"),
     Fault("webhook-payload-wrong-value", "webhooks", "Planted bug: the payload's ticket_number differs from the API's by one"),
     Fault("webhook-payload-nested", "webhooks", "Planted bug: payload fields sit under 'data' instead of at the top level"),
-    Fault("webhook-bad-signature", "webhooks", "Planted bug: the signature is computed over the body only, without the timestamp"),
+    Fault("webhook-bad-signature", "webhooks", "Planted bug: the signature is computed over other bytes than the body sent (a trailing space)"),
     Fault("webhook-stale-timestamp", "webhooks", "Planted bug: X-Tixallo-Timestamp is 10 minutes in the past"),
     Fault("webhook-late", "webhooks", "Planted bug: webhooks are sent 15 s after the event"),
     Fault("webhook-rejected-fired", "webhooks", "Planted bug: a rejected (400) create still fires ticket.created"),

@@ -53,11 +53,6 @@ def sink_answers(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
-def can_start_sink(settings: Settings) -> bool:
-    """A sink can verify deliveries only with the endpoint's secret (or with no scheme at all)."""
-    return bool(settings.webhook_secret) or settings.webhook_scheme == "none"
-
-
 @dataclass
 class Target:
     """What runs, how to reach it, and what to stop."""
@@ -144,7 +139,7 @@ class Target:
         if sink_answers(url):
             self.description += f", sink already running at {url}"
             return
-        if not can_start_sink(settings):
+        if not settings.webhook_verifiable:
             if required:
                 raise SinkUnavailableError(
                     f"no webhook sink answers at {url} and none can be started without "
@@ -175,16 +170,10 @@ class Target:
         sink_url: str | None = None
         sink_env: dict[str, str] = {}
         if with_sink:
-            sink_settings = base.replace(
-                sink_host="127.0.0.1", webhook_secret=secret, webhook_scheme="tixallo"
-            )
+            sink_settings = base.replace(sink_host="127.0.0.1", webhook_secret=secret)
             sink = self._start_sink(sink_settings, port=0)
             sink_url = f"http://127.0.0.1:{sink.port}"
-            sink_env = {
-                "TIXALLO_SINK_HOST": "127.0.0.1",
-                "TIXALLO_SINK_PORT": str(sink.port),
-                "TIXALLO_WEBHOOK_SCHEME": "tixallo",
-            }
+            sink_env = {"TIXALLO_SINK_HOST": "127.0.0.1", "TIXALLO_SINK_PORT": str(sink.port)}
         db = self.workdir / "reference.sqlite3"
         fixtures = seed(
             str(db),
@@ -197,6 +186,7 @@ class Target:
             "tixallo_qa.reference", "serve",
             "--host", "127.0.0.1", "--port", "0", "--db", str(db),
             "--rate-limit", str(rate_limit), "--rate-window", str(rate_window),
+            "--webhook-scheme", base.webhook_scheme,
         ]  # fmt: skip
         if webhook_retries:
             argv += ["--webhook-retries", webhook_retries]

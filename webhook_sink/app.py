@@ -138,17 +138,16 @@ class SinkApp:
                 text = None
                 if verdict == verify.VALID:
                     verdict, detail = verify.MALFORMED_JSON, f"body is not JSON: {exc}"
-        header_event = headers.get(verify.TIXALLO_EVENT)
+        header_event = headers.get(verify.EVENT_HEADER)
         event_type: str | None = header_event
         errors: list[str] = []
         if parsed:
             event_type, errors = payloads.schema_errors(payload, header_event)
-            if self.config.scheme == "tixallo":
-                errors += [
-                    f"missing header {h}"
-                    for h in ("X-Tixallo-Delivery", "X-Tixallo-Event")
-                    if h.lower() not in headers
-                ]
+            errors += [
+                f"missing header {h}"
+                for h in self.verifier.delivery_headers
+                if h.lower() not in headers
+            ]
         fault = self.faults.draw()
         if fault is not None and fault.stall > 0:
             await asyncio.sleep(fault.stall)
@@ -171,9 +170,9 @@ class SinkApp:
             "payload": payload if parsed else None,
             "payload_json": text,
             "event_type": event_type,
-            "delivery_id": headers.get(verify.TIXALLO_DELIVERY)
-            or headers.get(verify.STANDARD_ID)
-            or None,
+            "delivery_id": next(
+                (headers[h] for h in verify.DELIVERY_HEADERS if headers.get(h)), None
+            ),
             "ticket_id": ticket_id if isinstance(ticket_id, str) else None,
             "message_id": message_id if isinstance(message_id, str) else None,
             "logical_key": events.payload_key(event_type, payload) if is_obj else None,

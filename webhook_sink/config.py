@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from tixallo_qa.core import settings as _settings
+from tixallo_qa.core import signing
 from tixallo_qa.core.settings import Settings, SettingsError
+from tixallo_qa.core.signing.body_hmac import ENCODINGS
 
 SCHEMES = _settings.WEBHOOK_SCHEMES
-HMAC_ENCODINGS = ("hex", "base64")
+HMAC_ENCODINGS = ENCODINGS
 SYNCHRONOUS = ("FULL", "NORMAL")
 # Query API prefix: the delivery path may be anything but this (and "/", the live page).
 API_PREFIX = "/_sink"
@@ -85,7 +87,7 @@ def _validate(c: SinkConfig) -> None:
         raise SettingsError(
             f"TIXALLO_WEBHOOK_SCHEME={c.scheme!r} is not one of {', '.join(SCHEMES)}: set it to one of those"
         )
-    if c.scheme != "none" and not c.secret:
+    if signing.get(c.scheme).needs_secret and not c.secret:
         raise SettingsError(
             "TIXALLO_WEBHOOK_SECRET is not set: set it to the signing secret of the Tixallo webhook "
             "endpoint (or use --webhook-scheme none to accept unsigned deliveries)"

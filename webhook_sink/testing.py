@@ -24,7 +24,7 @@ import pytest
 from tixallo_qa.webhook_sink.client import SinkClient
 from tixallo_qa.webhook_sink.config import SinkConfig
 from tixallo_qa.webhook_sink.server import SinkServer
-from tixallo_qa.webhook_sink.verify import sign_hmac, sign_standard, sign_tixallo
+from tixallo_qa.webhook_sink.verify import make_verifier
 
 # A known secret for tests only; valid for every scheme ("whsec_" + base64 for Standard Webhooks).
 TEST_SECRET = "whsec_dGl4YWxsby1xYSB0ZXN0IHNlY3JldCAwMTIzNDU2Nzg5"
@@ -87,28 +87,13 @@ def sign_headers(
     event_type: str | None = None,
 ) -> dict[str, str]:
     """Every header a sender of ``scheme`` (default: the sink's) would send with ``body``."""
-    scheme = scheme or config.scheme
-    secret = secret if secret is not None else (config.secret or "")
-    delivery_id = delivery_id or str(uuid.uuid4())
-    headers = {"Content-Type": "application/json", "X-Tixallo-Delivery": delivery_id}
-    if event_type:
-        headers["X-Tixallo-Event"] = event_type
-    if scheme == "tixallo":
-        headers.update(sign_tixallo(secret, body, timestamp=timestamp))
-    elif scheme == "standard":
-        del headers["X-Tixallo-Delivery"]
-        headers.update(sign_standard(secret, body, msg_id=delivery_id, timestamp=timestamp))
-    elif scheme == "hmac":
-        headers.update(
-            sign_hmac(
-                secret,
-                body,
-                header=config.hmac_header,
-                prefix=config.hmac_prefix,
-                encoding=config.hmac_encoding,
-            )
+    signer = make_verifier(
+        config.replace(
+            scheme=scheme or config.scheme,
+            secret=secret if secret is not None else (config.secret or ""),
         )
-    return headers
+    )
+    return signer.sign(body, delivery_id=delivery_id, event_type=event_type, timestamp=timestamp)
 
 
 def raw_request(url: str, body: bytes, headers: Mapping[str, str]) -> bytes:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tixallo_qa.core.signing.tixallo import TixalloScheme
 from tixallo_qa.reference import faults
 from tixallo_qa.reference.config import ConfigError, ServerConfig, load_endpoints, parse_retries
-from tixallo_qa.reference.dispatcher import sign
 from tixallo_qa.reference.limiter import SlidingWindowLimiter
 from tixallo_qa.reference.seed import SeedError, seed_store
 from tixallo_qa.reference.store import Store, hash_key
@@ -79,7 +79,8 @@ def test_sliding_window_limiter() -> None:
 def test_signature_matches_part_b() -> None:
     body = b'{"event_type":"ticket.created"}'
     expected = hmac.new(b"s3cret", b"1700000000." + body, hashlib.sha256).hexdigest()
-    assert sign("s3cret", 1700000000, body) == f"sha256={expected}"
+    headers = TixalloScheme("s3cret").signature(body, delivery_id="d", timestamp=1700000000)
+    assert headers["X-Tixallo-Signature"] == f"sha256={expected}"
 
 
 def test_seed_fixtures_and_refusal() -> None:

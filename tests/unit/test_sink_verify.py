@@ -1,4 +1,4 @@
-"""Signature schemes of the webhook sink: each verifier against valid, tampered, stale and broken deliveries."""
+"""Signature schemes (tixallo_qa.core.signing) and the sink's verifier: valid, tampered, stale, broken."""
 
 from __future__ import annotations
 
@@ -6,23 +6,16 @@ import base64
 
 import pytest
 
+from tixallo_qa.core import signing
 from tixallo_qa.core.settings import SettingsError
+from tixallo_qa.core.signing import BAD_SIGNATURE, MISSING_HEADERS, STALE_TIMESTAMP, VALID
+from tixallo_qa.core.signing.body_hmac import HmacScheme
+from tixallo_qa.core.signing.none import NoScheme
+from tixallo_qa.core.signing.standard import StandardScheme
+from tixallo_qa.core.signing.tixallo import TixalloScheme
 from tixallo_qa.webhook_sink.config import SinkConfig
 from tixallo_qa.webhook_sink.testing import TEST_SECRET
-from tixallo_qa.webhook_sink.verify import (
-    BAD_SIGNATURE,
-    MISSING_HEADERS,
-    STALE_TIMESTAMP,
-    VALID,
-    HmacVerifier,
-    NoVerifier,
-    StandardVerifier,
-    TixalloVerifier,
-    make_verifier,
-    sign_hmac,
-    sign_standard,
-    sign_tixallo,
-)
+from tixallo_qa.webhook_sink.verify import make_verifier
 
 pytestmark = pytest.mark.unit
 
@@ -34,31 +27,77 @@ def lower(headers: dict[str, str]) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.items()}
 
 
+def sign_tixallo(secret: str, body: bytes, *, timestamp: int) -> dict[str, str]:
+    return TixalloScheme(secret).signature(body, delivery_id="d", timestamp=timestamp)
+
+
+def sign_standard(secret: str, body: bytes, *, msg_id: str, timestamp: int) -> dict[str, str]:
+    return StandardScheme(secret).signature(body, delivery_id=msg_id, timestamp=timestamp)
+
+
+def sign_hmac(
+    secret: str,
+    body: bytes,
+    *,
+    header: str = "X-Signature",
+    prefix: str = "sha256=",
+    encoding: str = "hex",
+) -> dict[str, str]:
+    scheme = HmacScheme(secret, header=header, prefix=prefix, encoding=encoding)
+    return scheme.signature(body, delivery_id="d", timestamp=0)
+
+
+# -- the registry ------------------------------------------------------------------------------
+def test_every_scheme_module_is_registered_default_first() -> None:
+    import pkgutil
+
+    modules = {i.name for i in pkgutil.iter_modules(signing.__path__) if not i.name.startswith("_")}
+    assert len(signing.names()) == len(modules) and signing.names()[0] == signing.DEFAULT
+    assert set(signing.signed_names()) == set(signing.names()) - {"none"}
+
+
+@pytest.mark.parametrize("name", signing.names())
+def test_each_scheme_verifies_what_it_signs_and_only_that(name: str) -> None:
+    scheme = signing.make(name, TEST_SECRET)
+    headers = lower(
+        scheme.sign(BODY, delivery_id="d-1", event_type="ticket.created", timestamp=NOW)
+    )
+    assert scheme.verify(headers, BODY, now=NOW).verdict == VALID
+    assert headers["content-type"] == "application/json"
+    if scheme.needs_secret:
+        assert scheme.verify(headers, BODY + b" ", now=NOW).verdict == BAD_SIGNATURE
+        other = lower(
+            signing.make(name, "another secret").sign(BODY, delivery_id="d-1", timestamp=NOW)
+        )
+        assert scheme.verify(other, BODY, now=NOW).verdict == BAD_SIGNATURE
+        assert {h.lower() for h in scheme.signature_headers} <= set(headers)
+
+
 # -- Tixallo scheme (part B 1) ---------------------------------------------------------------
 @pytest.fixture
-def tixallo() -> TixalloVerifier:
-    return TixalloVerifier(TEST_SECRET, tolerance=300)
+def tixallo() -> TixalloScheme:
+    return TixalloScheme(TEST_SECRET, tolerance=300)
 
 
-def test_tixallo_valid(tixallo: TixalloVerifier) -> None:
+def test_tixallo_valid(tixallo: TixalloScheme) -> None:
     headers = lower(sign_tixallo(TEST_SECRET, BODY, timestamp=NOW))
     assert headers["x-tixallo-signature"].startswith("sha256=")
     assert tixallo.verify(headers, BODY, now=NOW).verdict == VALID
 
 
-def test_tixallo_tampered_body(tixallo: TixalloVerifier) -> None:
+def test_tixallo_tampered_body(tixallo: TixalloScheme) -> None:
     headers = lower(sign_tixallo(TEST_SECRET, BODY, timestamp=NOW))
     assert tixallo.verify(headers, BODY.replace(b"t-1", b"t-2"), now=NOW).verdict == BAD_SIGNATURE
 
 
-def test_tixallo_wrong_secret(tixallo: TixalloVerifier) -> None:
+def test_tixallo_wrong_secret(tixallo: TixalloScheme) -> None:
     headers = lower(sign_tixallo("another secret", BODY, timestamp=NOW))
     check = tixallo.verify(headers, BODY, now=NOW)
     assert check.verdict == BAD_SIGNATURE
     assert TEST_SECRET not in check.detail
 
 
-def test_tixallo_timestamp_is_signed(tixallo: TixalloVerifier) -> None:
+def test_tixallo_timestamp_is_signed(tixallo: TixalloScheme) -> None:
     headers = lower(sign_tixallo(TEST_SECRET, BODY, timestamp=NOW))
     headers["x-tixallo-timestamp"] = str(NOW + 1)
     assert tixallo.verify(headers, BODY, now=NOW).verdict == BAD_SIGNATURE
@@ -67,7 +106,7 @@ def test_tixallo_timestamp_is_signed(tixallo: TixalloVerifier) -> None:
 @pytest.mark.parametrize(
     "offset", [-301, 301, -86_400, 86_400], ids=["stale", "future", "day-old", "day-ahead"]
 )
-def test_tixallo_timestamp_outside_tolerance(tixallo: TixalloVerifier, offset: int) -> None:
+def test_tixallo_timestamp_outside_tolerance(tixallo: TixalloScheme, offset: int) -> None:
     headers = lower(sign_tixallo(TEST_SECRET, BODY, timestamp=NOW + offset))
     check = tixallo.verify(headers, BODY, now=NOW)
     assert check.verdict == STALE_TIMESTAMP
@@ -75,7 +114,7 @@ def test_tixallo_timestamp_outside_tolerance(tixallo: TixalloVerifier, offset: i
 
 
 @pytest.mark.parametrize("offset", [-299, 299])
-def test_tixallo_timestamp_inside_tolerance(tixallo: TixalloVerifier, offset: int) -> None:
+def test_tixallo_timestamp_inside_tolerance(tixallo: TixalloScheme, offset: int) -> None:
     headers = lower(sign_tixallo(TEST_SECRET, BODY, timestamp=NOW + offset))
     assert tixallo.verify(headers, BODY, now=NOW).verdict == VALID
 
@@ -83,13 +122,13 @@ def test_tixallo_timestamp_inside_tolerance(tixallo: TixalloVerifier, offset: in
 def test_tixallo_tolerance_is_configurable() -> None:
     headers = lower(sign_tixallo(TEST_SECRET, BODY, timestamp=NOW - 20))
     assert (
-        TixalloVerifier(TEST_SECRET, tolerance=10).verify(headers, BODY, now=NOW).verdict
+        TixalloScheme(TEST_SECRET, tolerance=10).verify(headers, BODY, now=NOW).verdict
         == STALE_TIMESTAMP
     )
 
 
 @pytest.mark.parametrize("missing", ["x-tixallo-timestamp", "x-tixallo-signature"])
-def test_tixallo_missing_header(tixallo: TixalloVerifier, missing: str) -> None:
+def test_tixallo_missing_header(tixallo: TixalloScheme, missing: str) -> None:
     headers = lower(sign_tixallo(TEST_SECRET, BODY, timestamp=NOW))
     del headers[missing]
     check = tixallo.verify(headers, BODY, now=NOW)
@@ -107,13 +146,13 @@ def test_tixallo_missing_header(tixallo: TixalloVerifier, missing: str) -> None:
         ("x-tixallo-signature", "deadbeef"),
     ],
 )
-def test_tixallo_malformed_header(tixallo: TixalloVerifier, name: str, value: str) -> None:
+def test_tixallo_malformed_header(tixallo: TixalloScheme, name: str, value: str) -> None:
     headers = lower(sign_tixallo(TEST_SECRET, BODY, timestamp=NOW))
     headers[name] = value
     assert tixallo.verify(headers, BODY, now=NOW).verdict == MISSING_HEADERS
 
 
-def test_tixallo_signature_not_hex_is_bad(tixallo: TixalloVerifier) -> None:
+def test_tixallo_signature_not_hex_is_bad(tixallo: TixalloScheme) -> None:
     headers = lower(sign_tixallo(TEST_SECRET, BODY, timestamp=NOW))
     headers["x-tixallo-signature"] = "sha256=" + "é" * 64
     assert tixallo.verify(headers, BODY, now=NOW).verdict == BAD_SIGNATURE
@@ -121,11 +160,11 @@ def test_tixallo_signature_not_hex_is_bad(tixallo: TixalloVerifier) -> None:
 
 # -- Standard Webhooks -----------------------------------------------------------------------
 @pytest.fixture
-def standard() -> StandardVerifier:
-    return StandardVerifier(TEST_SECRET, tolerance=300)
+def standard() -> StandardScheme:
+    return StandardScheme(TEST_SECRET, tolerance=300)
 
 
-def test_standard_valid(standard: StandardVerifier) -> None:
+def test_standard_valid(standard: StandardScheme) -> None:
     headers = sign_standard(TEST_SECRET, BODY, msg_id="msg_1", timestamp=NOW)
     assert headers["webhook-signature"].startswith("v1,")
     assert standard.verify(headers, BODY, now=NOW).verdict == VALID
@@ -147,29 +186,29 @@ def test_standard_key_is_the_decoded_whsec_secret() -> None:
 
 
 def test_standard_accepts_a_raw_secret() -> None:
-    verifier = StandardVerifier("plain-secret", tolerance=300)
+    verifier = StandardScheme("plain-secret", tolerance=300)
     headers = sign_standard("plain-secret", BODY, msg_id="msg_1", timestamp=NOW)
     assert verifier.verify(headers, BODY, now=NOW).verdict == VALID
 
 
-def test_standard_any_of_several_signatures(standard: StandardVerifier) -> None:
+def test_standard_any_of_several_signatures(standard: StandardScheme) -> None:
     headers = sign_standard(TEST_SECRET, BODY, msg_id="msg_1", timestamp=NOW)
     headers["webhook-signature"] = "v1,bm90IGl0 v2,whatever " + headers["webhook-signature"]
     assert standard.verify(headers, BODY, now=NOW).verdict == VALID
 
 
-def test_standard_tampered_body(standard: StandardVerifier) -> None:
+def test_standard_tampered_body(standard: StandardScheme) -> None:
     headers = sign_standard(TEST_SECRET, BODY, msg_id="msg_1", timestamp=NOW)
     assert standard.verify(headers, BODY + b" ", now=NOW).verdict == BAD_SIGNATURE
 
 
-def test_standard_id_is_signed(standard: StandardVerifier) -> None:
+def test_standard_id_is_signed(standard: StandardScheme) -> None:
     headers = sign_standard(TEST_SECRET, BODY, msg_id="msg_1", timestamp=NOW)
     headers["webhook-id"] = "msg_2"
     assert standard.verify(headers, BODY, now=NOW).verdict == BAD_SIGNATURE
 
 
-def test_standard_wrong_secret(standard: StandardVerifier) -> None:
+def test_standard_wrong_secret(standard: StandardScheme) -> None:
     headers = sign_standard(
         "whsec_" + base64.b64encode(b"other key").decode(), BODY, msg_id="m", timestamp=NOW
     )
@@ -177,13 +216,13 @@ def test_standard_wrong_secret(standard: StandardVerifier) -> None:
 
 
 @pytest.mark.parametrize("offset", [-301, 301], ids=["stale", "future"])
-def test_standard_timestamp_outside_tolerance(standard: StandardVerifier, offset: int) -> None:
+def test_standard_timestamp_outside_tolerance(standard: StandardScheme, offset: int) -> None:
     headers = sign_standard(TEST_SECRET, BODY, msg_id="m", timestamp=NOW + offset)
     assert standard.verify(headers, BODY, now=NOW).verdict == STALE_TIMESTAMP
 
 
 @pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
-def test_standard_missing_header(standard: StandardVerifier, missing: str) -> None:
+def test_standard_missing_header(standard: StandardScheme, missing: str) -> None:
     headers = sign_standard(TEST_SECRET, BODY, msg_id="m", timestamp=NOW)
     del headers[missing]
     assert standard.verify(headers, BODY, now=NOW).verdict == MISSING_HEADERS
@@ -193,7 +232,7 @@ def test_standard_missing_header(standard: StandardVerifier, missing: str) -> No
     ("name", "value"),
     [("webhook-signature", "v2,abc"), ("webhook-signature", "v1,"), ("webhook-timestamp", "1.5e9")],
 )
-def test_standard_malformed_header(standard: StandardVerifier, name: str, value: str) -> None:
+def test_standard_malformed_header(standard: StandardScheme, name: str, value: str) -> None:
     headers = sign_standard(TEST_SECRET, BODY, msg_id="m", timestamp=NOW)
     headers[name] = value
     assert standard.verify(headers, BODY, now=NOW).verdict == MISSING_HEADERS
@@ -209,41 +248,41 @@ def test_standard_malformed_header(standard: StandardVerifier, name: str, value:
     ],
 )
 def test_hmac_valid_and_tampered(header: str, prefix: str, encoding: str) -> None:
-    verifier = HmacVerifier(TEST_SECRET, header, prefix, encoding)
+    verifier = HmacScheme(TEST_SECRET, header=header, prefix=prefix, encoding=encoding)
     headers = lower(sign_hmac(TEST_SECRET, BODY, header=header, prefix=prefix, encoding=encoding))
     assert verifier.verify(headers, BODY).verdict == VALID
     assert verifier.verify(headers, BODY[:-1]).verdict == BAD_SIGNATURE
 
 
 def test_hmac_wrong_secret() -> None:
-    verifier = HmacVerifier(TEST_SECRET, "X-Signature", "sha256=", "hex")
+    verifier = HmacScheme(TEST_SECRET)
     assert verifier.verify(lower(sign_hmac("other", BODY)), BODY).verdict == BAD_SIGNATURE
 
 
 def test_hmac_wrong_encoding_is_bad() -> None:
-    verifier = HmacVerifier(TEST_SECRET, "X-Signature", "sha256=", "hex")
+    verifier = HmacScheme(TEST_SECRET)
     headers = lower(sign_hmac(TEST_SECRET, BODY, encoding="base64"))
     assert verifier.verify(headers, BODY).verdict == BAD_SIGNATURE
 
 
 def test_hmac_missing_and_malformed_header() -> None:
-    verifier = HmacVerifier(TEST_SECRET, "X-Signature", "sha256=", "hex")
+    verifier = HmacScheme(TEST_SECRET)
     assert verifier.verify({}, BODY).verdict == MISSING_HEADERS
     assert verifier.verify({"x-signature": "sha1=abcd"}, BODY).verdict == MISSING_HEADERS
 
 
 def test_none_accepts_anything() -> None:
-    assert NoVerifier().verify({}, b"not even json").verdict == VALID
+    assert NoScheme("").verify({}, b"not even json").verdict == VALID
 
 
 # -- configuration ---------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("scheme", "kind"),
     [
-        ("tixallo", TixalloVerifier),
-        ("standard", StandardVerifier),
-        ("hmac", HmacVerifier),
-        ("none", NoVerifier),
+        ("tixallo", TixalloScheme),
+        ("standard", StandardScheme),
+        ("hmac", HmacScheme),
+        ("none", NoScheme),
     ],
 )
 def test_make_verifier_follows_the_scheme(scheme: str, kind: type) -> None:

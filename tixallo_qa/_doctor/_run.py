@@ -64,7 +64,7 @@ def _diagnose(settings: Settings, step: Callable[[str], None], *, embedded: bool
         step("webhook sink")
         sink = check_sink(settings, report)
         probe_id = None
-        can_sign = settings.webhook_secret or settings.webhook_scheme == "none"
+        can_sign = settings.webhook_verifiable
         if not state.main_ok or state.main_key is None:
             _skipped(report, "workspaces, tickets, webhook probe")
         elif not can_sign:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tixallo_qa.core import signing
 from tixallo_qa.core.settings import Settings
 
 from ._model import NOTE, OK, PROBLEM, DoctorReport
@@ -51,7 +52,7 @@ def check_settings(settings: Settings, report: DoctorReport) -> None:
         report.add("settings", OK, f"TIXALLO_API_KEY: {n} key{'s' if n > 1 else ''}")
     for attrs, enables, what in OPTIONAL:
         missing = settings.missing(*attrs)
-        if attrs == ("webhook_secret",) and settings.webhook_scheme == "none":
+        if attrs == ("webhook_secret",) and not signing.get(settings.webhook_scheme).needs_secret:
             missing = []
         if missing:
             names = " and ".join(missing)

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from tixallo_qa.core import signing
 from tixallo_qa.core.netutil import PortInUseError, check_port_free
 from tixallo_qa.core.settings import Settings
 from tixallo_qa.target import Target, TargetError, sink_answers
@@ -111,7 +112,7 @@ def _verdict_problem(verdict: str, detail: str, settings: Settings) -> str:
     if verdict == "missing_headers":
         return (
             f"the webhook lacks the signature headers of the {settings.webhook_scheme} scheme ({detail}): "
-            "set TIXALLO_WEBHOOK_SCHEME to the scheme the deployment signs with (tixallo, standard, hmac)"
+            f"set TIXALLO_WEBHOOK_SCHEME to the scheme the deployment signs with ({', '.join(signing.signed_names())})"
         )
     return f"the sink refused the probe's webhook as {verdict} ({detail}): check the endpoint's settings in the Tixallo app"
 

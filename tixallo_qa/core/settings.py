@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from tixallo_qa.core import signing
+
 PROFILES = ("smoke", "standard", "thorough")
-WEBHOOK_SCHEMES = ("tixallo", "standard", "hmac", "none")
+WEBHOOK_SCHEMES = signing.names()
 
 
 class SettingsError(ValueError):
@@ -161,6 +163,11 @@ class Settings:
     def embedded(self) -> bool:
         """No target configured: the local reference deployment and sink are started and tested."""
         return self.base_url is None
+
+    @property
+    def webhook_verifiable(self) -> bool:
+        """A sink can verify deliveries: the endpoint's secret is set, or the scheme needs none."""
+        return bool(self.webhook_secret) or not signing.get(self.webhook_scheme).needs_secret
 
     @property
     def api_key(self) -> str | None:
