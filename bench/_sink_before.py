@@ -21,11 +21,11 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Mapping
 from typing import Any
 
 from tixallo_qa.webhook_sink import app, payloads, server, store
 from tixallo_qa.webhook_sink.__main__ import main
+from tixallo_qa.webhook_sink.delivery import Delivery
 
 UNDO_ALL = "schema,gil,index,encode,queue,proxy"
 
@@ -39,28 +39,28 @@ CREATE INDEX IF NOT EXISTS events_verdict ON events(verdict);
 """
 
 
-def _old_row_of(record: Mapping[str, Any]) -> tuple[Any, ...]:
+def _old_row(d: Delivery) -> tuple[Any, ...]:
     return (
-        record["seq"],
-        record["verdict"],
-        record["status"],
-        record["received_at"],
-        record["received_monotonic"],
-        json.dumps(record["headers"]),
-        record["raw_body"],
-        record["body_size"],
-        None if record["payload"] is None else json.dumps(record["payload"]),
-        record["event_type"],
-        record["delivery_id"],
-        record["ticket_id"],
-        record["message_id"],
-        record["logical_key"],
-        json.dumps(record["schema_errors"]),
-        int(record["retry"]),
-        int(record["double_fire"]),
-        int(record["injected"]),
-        record["lag"],
-        record["detail"],
+        d.seq,
+        d.verdict,
+        d.status,
+        d.received_at,
+        d.received_monotonic,
+        json.dumps(d.headers),
+        d.body,
+        d.body_size,
+        None if d.payload is None else json.dumps(d.payload),
+        d.event_type,
+        d.delivery_id,
+        d.ticket_id,
+        d.message_id,
+        d.logical_key,
+        json.dumps(d.schema_errors),
+        int(d.retry),
+        int(d.double_fire),
+        int(d.injected),
+        d.lag,
+        d.detail,
     )
 
 
@@ -105,7 +105,7 @@ class _QueueStore(store.Store):
             else:
                 committed = [op.data for op in batch if op.kind == "insert"]
                 if committed:
-                    self.last_committed = max(self.last_committed, committed[-1]["seq"])
+                    self.last_committed = max(self.last_committed, committed[-1].seq)
                 for op in batch:
                     if not op.future.done():
                         op.future.set_result(None)
@@ -127,7 +127,7 @@ def undo(names: set[str]) -> None:
         store._SCHEMA = "\n".join(lean) + _OLD_INDEXES
         store._MIGRATE = ""
     if "encode" in names:
-        store._row_of = _old_row_of
+        Delivery.row = _old_row  # type: ignore[method-assign]
     if "queue" in names:
         app.Store = _QueueStore  # type: ignore[misc]
     if "proxy" in names:

@@ -18,9 +18,11 @@ from tixallo_qa.core import events
 from tixallo_qa.core.redact import REDACTED, Redactor
 from tixallo_qa.webhook_sink import payloads, verify
 from tixallo_qa.webhook_sink.config import SinkConfig
+from tixallo_qa.webhook_sink.delivery import Delivery, now
 from tixallo_qa.webhook_sink.faults import FaultRule, Faults
 from tixallo_qa.webhook_sink.page import PAGE_HTML
-from tixallo_qa.webhook_sink.store import Filter, Store, StoreError, now
+from tixallo_qa.webhook_sink.query import Filter
+from tixallo_qa.webhook_sink.store import Store, StoreError
 
 KEEP_OF_TOO_LARGE = 1024
 MAX_WAIT = 300.0
@@ -159,27 +161,25 @@ class SinkApp:
         is_obj = isinstance(payload, dict)
         ticket_id = payload.get("ticket_id") if is_obj else None
         message_id = payload.get("message_id") if is_obj else None
-        record: dict[str, Any] = {
-            "verdict": verdict,
-            "status": status,
-            "received_at": received_at,
-            "received_monotonic": received_monotonic,
-            "headers": self._redact(headers),
-            "raw_body": body,
-            "body_size": size,
-            "payload": payload if parsed else None,
-            "payload_json": text,
-            "event_type": event_type,
-            "delivery_id": next(
-                (headers[h] for h in verify.DELIVERY_HEADERS if headers.get(h)), None
-            ),
-            "ticket_id": ticket_id if isinstance(ticket_id, str) else None,
-            "message_id": message_id if isinstance(message_id, str) else None,
-            "logical_key": events.payload_key(event_type, payload) if is_obj else None,
-            "schema_errors": errors,
-            "injected": fault is not None,
-            "detail": detail,
-        }
+        record = Delivery(
+            verdict=verdict,
+            status=status,
+            received_at=received_at,
+            received_monotonic=received_monotonic,
+            headers=self._redact(headers),
+            body=body,
+            body_size=size,
+            payload=payload if parsed else None,
+            payload_json=text,
+            event_type=event_type,
+            delivery_id=next((headers[h] for h in verify.DELIVERY_HEADERS if headers.get(h)), None),
+            ticket_id=ticket_id if isinstance(ticket_id, str) else None,
+            message_id=message_id if isinstance(message_id, str) else None,
+            logical_key=events.payload_key(event_type, payload) if is_obj else None,
+            schema_errors=errors,
+            injected=fault is not None,
+            detail=detail,
+        )
         store = self.store
         store.prepare(record)
         try:
@@ -191,10 +191,10 @@ class SinkApp:
         if not detail and fault is None:
             # The common answer, formatted as json.dumps would (verdicts are plain ASCII names).
             await _send_body(
-                send, status, b'{"seq": %d, "verdict": "%s"}' % (record["seq"], verdict.encode())
+                send, status, b'{"seq": %d, "verdict": "%s"}' % (record.seq, verdict.encode())
             )
             return
-        answer: dict[str, Any] = {"seq": record["seq"], "verdict": verdict}
+        answer: dict[str, Any] = {"seq": record.seq, "verdict": verdict}
         if detail:
             answer["detail"] = detail
         if fault is not None:

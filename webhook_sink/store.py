@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import math
 import sqlite3
 import threading
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from tixallo_qa.core import events
-from tixallo_qa.webhook_sink._text import as_text
+from tixallo_qa.webhook_sink.arrivals import Arrivals
+from tixallo_qa.webhook_sink.delivery import COLUMNS, Delivery, row_to_json
+from tixallo_qa.webhook_sink.index import KEYED, SeqIndex
+from tixallo_qa.webhook_sink.query import Filter
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -58,49 +59,16 @@ CREATE TABLE IF NOT EXISTS marks (
 );
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
-# Performance (bench/sink_ingest.py): every index is written on each insert, and an index on a
-# random key (a UUID) dirties a different page per row, so each group commit (and each WAL
-# checkpoint) wrote ~one more page per row and per such index: with six indexes the commit, not
-# the HTTP work, capped ingest. Kept: event_type (+seq) and verdict, which only append, and
-# message_id where it is set (ticket events carry none). Lookups by ticket_id, delivery_id and
-# logical_key go through a small derived key instead: ``Store._seqs`` maps the hash of
-# (column, value) to seq ids, in memory, rebuilt from the table on open; the SQL then reads
-# those rows by primary key and still compares the column, so a hash collision costs a row
-# read, never a wrong answer. Files of earlier versions lose the indexes no longer used.
+# Only indexes that append (event_type + seq, verdict, message_id where set): lookups by
+# ticket_id, delivery_id and logical_key go through webhook_sink.index instead. Files of earlier
+# versions lose the indexes no longer used.
 _MIGRATE = """
 DROP INDEX IF EXISTS events_ticket;
 DROP INDEX IF EXISTS events_message;
 DROP INDEX IF EXISTS events_delivery;
 DROP INDEX IF EXISTS events_logical;
 """
-_COLUMNS = [
-    "seq",
-    "verdict",
-    "status",
-    "received_at",
-    "received_monotonic",
-    "headers",
-    "body",
-    "body_size",
-    "payload",
-    "event_type",
-    "delivery_id",
-    "ticket_id",
-    "message_id",
-    "logical_key",
-    "schema_errors",
-    "retry",
-    "double_fire",
-    "injected",
-    "lag",
-    "detail",
-]
-_INSERT = f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
-# Filters that are columns; every other filter name is a top-level payload field.
-_COLUMN_FILTERS = ("event_type", "ticket_id", "message_id", "verdict", "delivery_id", "status")
-_FLAG_FILTERS = ("retry", "double_fire", "injected")
-# Columns looked up through Store._seqs rather than an SQL index (see _MIGRATE).
-_KEYED = ("ticket_id", "delivery_id", "logical_key")
+_INSERT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 MAX_LIMIT = 10_000
 # A mark no accepted delivery matched. logical_key has no index (see _MIGRATE): NOT IN reads the
 # accepted keys once into a temporary b-tree, where a correlated NOT EXISTS would scan per mark.
@@ -112,121 +80,6 @@ _UNMATCHED = (
 
 class StoreError(RuntimeError):
     """The store could not commit a record (disk full, file removed, closed)."""
-
-
-def _truthy(text: str) -> bool:
-    return text.strip().lower() in ("1", "true", "yes")
-
-
-@dataclass(frozen=True)
-class Filter:
-    """Which events to return: column filters, payload fields, and a ``since`` seq or time."""
-
-    fields: Mapping[str, str] = field(default_factory=dict)
-    since_seq: int | None = None
-    since_time: float | None = None
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, str], reserved: Iterable[str] = ()) -> Filter:
-        """From query parameters; ``since`` below 1e9 is a seq id, above it an epoch time."""
-        skip = {"since", "limit", "order", "count", "timeout", *reserved}
-        fields = {k: v for k, v in params.items() if k not in skip}
-        since_seq = since_time = None
-        since = params.get("since")
-        if since not in (None, ""):
-            number = float(since)
-            if number < 1e9:
-                since_seq = int(number)
-            else:
-                since_time = number
-        return cls(fields, since_seq, since_time)
-
-    def matches(self, event: Mapping[str, Any]) -> bool:
-        if self.since_seq is not None and event["seq"] <= self.since_seq:
-            return False
-        if self.since_time is not None and event["received_at"] <= self.since_time:
-            return False
-        payload = event.get("payload")
-        for name, wanted in self.fields.items():
-            if name in _FLAG_FILTERS:
-                if bool(event[name]) != _truthy(wanted):
-                    return False
-            elif name in _COLUMN_FILTERS:
-                if as_text(event[name]) != wanted:
-                    return False
-            elif (
-                not isinstance(payload, dict)
-                or name not in payload
-                or as_text(payload[name]) != wanted
-            ):
-                return False
-        return True
-
-    def sql(self, seqs: Iterable[int] | None = None) -> tuple[str, list[Any]]:
-        """A WHERE clause narrowing by the columns (and to ``seqs``); ``matches`` does the rest."""
-        clauses: list[str] = []
-        args: list[Any] = []
-        if seqs is not None:
-            # Seq ids from the store's own maps: integers, so inlined (no variable-count limit).
-            clauses.append(f"seq IN ({','.join(str(int(s)) for s in seqs)})")
-        for name, wanted in self.fields.items():
-            if name in _FLAG_FILTERS:
-                clauses.append(f"{name} = ?")
-                args.append(1 if _truthy(wanted) else 0)
-            elif name in _COLUMN_FILTERS and name != "status":
-                clauses.append(f"{name} = ?")
-                args.append(wanted)
-        if self.since_seq is not None:
-            clauses.append("seq > ?")
-            args.append(self.since_seq)
-        if self.since_time is not None:
-            clauses.append("received_at > ?")
-            args.append(self.since_time)
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
-
-
-def event_from_row(row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
-    """A stored row as the JSON-ready event the query API returns."""
-    e = dict(zip(_COLUMNS, row, strict=True))
-    body: bytes = e["body"]
-    e["body_truncated"] = e["body_size"] > len(body)
-    e["body"] = body.decode("utf-8", "replace")
-    e["headers"] = json.loads(e["headers"])
-    e["payload"] = json.loads(e["payload"]) if e["payload"] is not None else None
-    e["schema_errors"] = json.loads(e["schema_errors"])
-    for flag in _FLAG_FILTERS:
-        e[flag] = bool(e[flag])
-    del e["logical_key"]
-    return e
-
-
-def _row_of(record: Mapping[str, Any]) -> tuple[Any, ...]:
-    payload = record["payload"]
-    errors = record["schema_errors"]
-    return (
-        record["seq"],
-        record["verdict"],
-        record["status"],
-        record["received_at"],
-        record["received_monotonic"],
-        json.dumps(record["headers"]),
-        record["raw_body"],
-        record["body_size"],
-        # The JSON text the payload was parsed from, when the app kept it (``payload_json``):
-        # it loads back to the same value, without a json.dumps per delivery.
-        None if payload is None else record.get("payload_json") or json.dumps(payload),
-        record["event_type"],
-        record["delivery_id"],
-        record["ticket_id"],
-        record["message_id"],
-        record["logical_key"],
-        json.dumps(errors) if errors else "[]",
-        int(record["retry"]),
-        int(record["double_fire"]),
-        int(record["injected"]),
-        record["lag"],
-        record["detail"],
-    )
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -268,15 +121,10 @@ class Store:
         self._closing = False
         self._writer: asyncio.Task[None] | None = None
         self._waiters: set[_Waiter] = set()
-        self._commit_listeners: list[Callable[[list[dict[str, Any]]], None]] = []
-        # Arrival state, kept in memory so flags are decided without a read.
-        self._next_seq = 1
+        self._commit_listeners: list[Callable[[list[Delivery]], None]] = []
+        self.arrivals = Arrivals()
+        self.index = SeqIndex()
         self.generation = 0
-        self._delivery_ids: set[str] = set()
-        self._logical: dict[str, set[str | None]] = {}
-        # hash((column, value)) -> seq id(s), every verdict, for _KEYED columns (see _MIGRATE).
-        self._seqs: dict[int, int | list[int]] = {}
-        self._marks: dict[str, float] = {}
         self.last_committed = 0
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -299,18 +147,16 @@ class Store:
         c = self._read
         max_seq = c.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
         meta = dict(c.execute("SELECT name, value FROM meta").fetchall())
-        self._next_seq = max(max_seq + 1, meta.get("next_seq", 1))
-        self.last_committed = self._next_seq - 1
+        next_seq = max(max_seq + 1, meta.get("next_seq", 1))
+        self.last_committed = next_seq - 1
         self.generation = meta.get("generation", 0)
-        for seq, ticket_id, delivery_id, key, verdict in c.execute(
+        rows = c.execute(
             "SELECT seq, ticket_id, delivery_id, logical_key, verdict FROM events ORDER BY seq"
-        ):
-            self._index(seq, ticket_id, delivery_id, key)
-            if delivery_id is not None:
-                self._delivery_ids.add(delivery_id)
-            if key is not None and verdict == "valid":
-                self._logical.setdefault(key, set()).add(delivery_id)
-        self._marks = dict(c.execute("SELECT logical_key, action_at FROM marks").fetchall())
+        ).fetchall()
+        for seq, ticket_id, delivery_id, key, _ in rows:
+            self.index.add(seq, ticket_id, delivery_id, key)
+        marks = dict(c.execute("SELECT logical_key, action_at FROM marks").fetchall())
+        self.arrivals.load(((d, k, v) for _, _, d, k, v in rows), marks, next_seq)
 
     async def close(self) -> None:
         if self._writer is not None:
@@ -330,56 +176,15 @@ class Store:
             self._read = None
 
     # -- writing ---------------------------------------------------------------------------
-    def prepare(self, record: dict[str, Any]) -> dict[str, Any]:
-        """Give ``record`` its seq and its retry, double-fire and lag flags (arrival order)."""
-        seq = record["seq"] = self._next_seq
-        self._next_seq += 1
-        delivery_id = record.get("delivery_id")
-        key = record.get("logical_key")
-        self._index(seq, record.get("ticket_id"), delivery_id, key)
-        record["retry"] = delivery_id is not None and delivery_id in self._delivery_ids
-        if delivery_id is not None:
-            self._delivery_ids.add(delivery_id)
-        record["double_fire"] = False
-        record["lag"] = None
-        if key is not None:
-            if record["verdict"] == "valid":
-                seen = self._logical.setdefault(key, set())
-                # An id-less delivery cannot be told from a retry, so any earlier arrival counts.
-                record["double_fire"] = bool(seen - {delivery_id}) or (
-                    delivery_id is None and bool(seen)
-                )
-                seen.add(delivery_id)
-            action_at = self._marks.get(key)
-            if action_at is not None:
-                record["lag"] = record["received_at"] - action_at
-        return record
+    def prepare(self, delivery: Delivery) -> Delivery:
+        """Judge ``delivery`` on arrival (its seq, retry, double fire, lag) and index it."""
+        self.arrivals.judge(delivery)
+        self.index.add(delivery.seq, delivery.ticket_id, delivery.delivery_id, delivery.logical_key)
+        return delivery
 
-    def _index(self, seq: int, *values: str | None) -> None:
-        """Add ``seq`` under each non-null value of the _KEYED columns (in that order)."""
-        seqs = self._seqs
-        for column, value in zip(_KEYED, values, strict=True):
-            if value is None:
-                continue
-            h = hash((column, value))
-            known = seqs.get(h)
-            if known is None:
-                seqs[h] = seq  # one row: a bare int, the common case
-            elif isinstance(known, int):
-                seqs[h] = [known, seq]
-            else:
-                known.append(seq)
-
-    def _lookup(self, column: str, value: str) -> list[int]:
-        """Seq ids that may hold ``value`` in ``column`` (a superset: the SQL checks)."""
-        known = self._seqs.get(hash((column, value)))
-        if known is None:
-            return []
-        return [known] if isinstance(known, int) else list(known)
-
-    async def add(self, record: dict[str, Any]) -> None:
-        """Commit a prepared record; returns once it is durable."""
-        await self._submit("insert", record)
+    async def add(self, delivery: Delivery) -> None:
+        """Commit a prepared delivery; returns once it is durable."""
+        await self._submit("insert", delivery)
 
     async def add_marks(self, marks: list[dict[str, Any]]) -> int:
         """Record when actions happened (``event_type``, ``ticket_id``/``message_id``, ``action_at``)."""
@@ -399,20 +204,18 @@ class Store:
             )
         lags = []
         for key, *_, action_at in rows:
-            self._marks[key] = action_at
+            self.arrivals.mark(key, action_at)
             # Deliveries that arrived before their mark (queued ones included) get their lag now.
-            lags += [(action_at, seq, key) for seq in self._lookup("logical_key", key)]
+            lags += [(action_at, seq, key) for seq in self.index.lookup("logical_key", key)]
         await self._submit("marks", (rows, lags))
         return len(rows)
 
     async def clear(self) -> None:
         """Forget every event and mark (seq ids keep increasing, so pollers never see one twice)."""
-        self._delivery_ids.clear()
-        self._logical.clear()
-        self._seqs.clear()
-        self._marks.clear()
+        self.arrivals.clear()
+        self.index.clear()
         self.generation += 1
-        await self._submit("clear", (self._next_seq, self.generation))
+        await self._submit("clear", (self.arrivals.next_seq, self.generation))
 
     async def _submit(self, kind: str, data: Any) -> None:
         if self._writer is None:
@@ -448,7 +251,7 @@ class Store:
             else:
                 committed = [op.data for op in batch if op.kind == "insert"]
                 if committed:
-                    self.last_committed = max(self.last_committed, committed[-1]["seq"])
+                    self.last_committed = max(self.last_committed, committed[-1].seq)
                 for op in batch:
                     if not op.future.done():
                         op.future.set_result(None)
@@ -463,7 +266,7 @@ class Store:
         conn.execute("BEGIN")
         for op in batch:
             if op.kind == "insert":
-                rows.append(_row_of(op.data))
+                rows.append(op.data.row())
                 continue
             if rows:
                 conn.executemany(_INSERT, rows)
@@ -471,8 +274,9 @@ class Store:
             if op.kind == "marks":
                 marks, lags = op.data
                 conn.executemany("INSERT OR REPLACE INTO marks VALUES (?, ?, ?, ?, ?)", marks)
+                # core.events.lag: a delivery that beat its mark counts as 0.
                 conn.executemany(
-                    "UPDATE events SET lag = received_at - ? WHERE seq = ? AND logical_key = ?",
+                    "UPDATE events SET lag = MAX(0, received_at - ?) WHERE seq = ? AND logical_key = ?",
                     lags,
                 )
             elif op.kind == "clear":
@@ -494,13 +298,13 @@ class Store:
         if self._write is not None and self._write.in_transaction:
             self._write.execute("ROLLBACK")
 
-    def add_commit_listener(self, listener: Callable[[list[dict[str, Any]]], None]) -> None:
-        """Call ``listener`` with each committed batch of records (on the event loop)."""
+    def add_commit_listener(self, listener: Callable[[list[Delivery]], None]) -> None:
+        """Call ``listener`` with each committed batch of deliveries (on the event loop)."""
         self._commit_listeners.append(listener)
 
-    def _notify(self, records: list[dict[str, Any]]) -> None:
+    def _notify(self, records: list[Delivery]) -> None:
         if self._waiters:
-            events = [public_event(r) for r in records]
+            events = [r.to_json() for r in records]
             for waiter in list(self._waiters):
                 for event in events:
                     if waiter.filter.matches(event):
@@ -516,12 +320,12 @@ class Store:
     ) -> list[dict[str, Any]]:
         where, args = flt.sql(seqs)
         order = "DESC" if descending else "ASC"
-        sql = f"SELECT {', '.join(_COLUMNS)} FROM events{where} ORDER BY seq {order}"
+        sql = f"SELECT {', '.join(COLUMNS)} FROM events{where} ORDER BY seq {order}"
         found: list[dict[str, Any]] = []
         with self._read_lock:
             assert self._read is not None
             for row in self._read.execute(sql, args):
-                event = event_from_row(row)
+                event = row_to_json(row)
                 if flt.matches(event):
                     found.append(event)
                     if len(found) >= limit:
@@ -534,11 +338,11 @@ class Store:
         """Committed events matching ``flt``, oldest first (newest first with ``descending``)."""
         limit = max(1, min(limit, MAX_LIMIT))
         seqs = None
-        for column in _KEYED:
+        for column in KEYED:
             if column in flt.fields:
                 # Not indexed in SQL: the derived-key map names the candidate rows (read here,
                 # on the loop that changes it). Every stored value is in the map.
-                found = self._lookup(column, flt.fields[column])
+                found = self.index.lookup(column, flt.fields[column])
                 if not found:
                     return []
                 if seqs is None or len(found) < len(seqs):
@@ -638,13 +442,3 @@ class Store:
     ) -> list[dict[str, Any]]:
         """The marks (only those no accepted delivery matched yet, with ``unmatched``)."""
         return await asyncio.to_thread(self._marks_sync, unmatched, limit)
-
-
-def public_event(record: Mapping[str, Any]) -> dict[str, Any]:
-    """An in-memory record as the event the query API returns (same shape as a stored row)."""
-    return event_from_row(_row_of(record))
-
-
-def now() -> tuple[float, float]:
-    """Wall-clock and monotonic receive time."""
-    return time.time(), time.monotonic()

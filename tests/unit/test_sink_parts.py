@@ -13,7 +13,8 @@ from tixallo_qa.webhook_sink.client import Event, SinkClient
 from tixallo_qa.webhook_sink.config import SinkConfig, add_arguments, from_args
 from tixallo_qa.webhook_sink.faults import FaultRule
 from tixallo_qa.webhook_sink.payloads import schema_errors
-from tixallo_qa.webhook_sink.store import Filter, percentile
+from tixallo_qa.webhook_sink.query import Filter
+from tixallo_qa.webhook_sink.store import percentile
 from tixallo_qa.webhook_sink.testing import TEST_SECRET, message_created, ticket_created
 
 pytestmark = pytest.mark.unit
