@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+SETTING_NAME = re.compile(r"\bTIXALLO_[A-Z_]+\b")
 OUTCOMES = (PASSED, FAILED, SKIPPED)
 FORMAT_VERSION = 1
 
@@ -25,6 +27,11 @@ class CheckResult:
     duration: float = 0.0
     nodeid: str = ""
     description: str = ""
+
+    @property
+    def enabled_by(self) -> tuple[str, ...]:
+        """The ``TIXALLO_*`` settings a skip reason names: what would make the check run."""
+        return tuple(dict.fromkeys(SETTING_NAME.findall(self.message)))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckResult:

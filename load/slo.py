@@ -175,6 +175,16 @@ class SloRow:
     def failed(self) -> bool:
         return self.verdict == FAIL
 
+    @property
+    def passed(self) -> bool | None:
+        """True when it held, False when it broke, None when there was nothing to measure."""
+        return None if self.verdict == NA else self.verdict == PASS
+
+    @property
+    def shown(self) -> str:
+        """The measured figure with its detail, as a table cell."""
+        return f"{self.measured} ({self.detail})" if self.detail else self.measured
+
     def as_dict(self) -> dict[str, str]:
         return dataclasses.asdict(self)
 

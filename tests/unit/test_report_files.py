@@ -6,10 +6,11 @@ import json
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
+from tixallo_qa.load.runner import LoadResult
+from tixallo_qa.load.slo import FAIL, NA, PASS, SloRow
 from tixallo_qa.report import (
     SAMPLE_SECRETS,
     RunRecord,
@@ -132,29 +133,13 @@ def test_load_result_adapter_reads_rows_and_files(tmp_path: Path) -> None:
     (tmp_path / "latency.svg").write_text("<svg/>")
     (tmp_path / "locust.html").write_text("<html/>")
     rows = [
-        SimpleNamespace(
-            slo="GET /tickets p95",
-            threshold="<= 300 ms",
-            measured="12 ms",
-            verdict="pass",
-            detail="",
-        ),
-        SimpleNamespace(
-            slo="webhook loss",
-            threshold="<= 0",
-            measured="3 of 90",
-            verdict="FAIL",
-            detail="3 lost",
-        ),
-        SimpleNamespace(
-            slo="integrity", threshold="-", measured="not checked", verdict="n/a", detail=""
-        ),
+        SloRow("GET /tickets p95", "<= 300 ms", "12 ms", PASS),
+        SloRow("webhook loss", "<= 0", "3 of 90", FAIL, "3 lost"),
+        SloRow("integrity", "-", "not checked", NA),
     ]
-    result = SimpleNamespace(
-        exit_code=1, rows=rows, summary={}, paths={"html": tmp_path / "locust.html"}
-    )
+    result = LoadResult(1, rows, {}, tmp_path, {"html": tmp_path / "locust.html"})
     outcome = load_from_result(result, tmp_path, 21.0)
     assert [s.passed for s in outcome.slos] == [True, False, None]
-    assert outcome.slos[1].measured == "3 of 90 (3 lost)"
+    assert outcome.slos[1].shown == "3 of 90 (3 lost)"
     assert [p.name for p in outcome.charts] == ["latency.svg"]
     assert not outcome.passed

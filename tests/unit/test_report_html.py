@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tixallo_qa.contracts._results import CheckResult
 from tixallo_qa.core.redact import Redactor
-from tixallo_qa.report import SAMPLE_SECRETS, Check, RunRecord, render_html, sample_record
+from tixallo_qa.report import SAMPLE_SECRETS, RunRecord, render_html, sample_record
 from tixallo_qa.report._svg import inline_svg, lag_histogram
 
 pytestmark = pytest.mark.unit
@@ -108,7 +109,7 @@ def test_settings_are_listed_without_secrets(tmp_path: Path) -> None:
 
 
 def test_skip_reason_parsing() -> None:
-    check = Check(
+    check = CheckResult(
         "n", "f", "skipped", "needs TIXALLO_NOTED_TICKET_ID and TIXALLO_INTERNAL_NOTE_MARKER"
     )
     assert check.enabled_by == ("TIXALLO_NOTED_TICKET_ID", "TIXALLO_INTERNAL_NOTE_MARKER")

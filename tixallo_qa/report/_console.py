@@ -55,8 +55,8 @@ def print_summary(console: Console, record: RunRecord, index: Path | None) -> No
             console.print(
                 Text.assemble(
                     "  ✗ SLO ",
-                    (slo.name, "bold"),
-                    f": measured {slo.measured}, threshold {slo.threshold}",
+                    (slo.slo, "bold"),
+                    f": measured {slo.shown}, threshold {slo.threshold}",
                 ),
                 soft_wrap=True,
             )

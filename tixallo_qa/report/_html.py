@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
+from tixallo_qa.contracts._results import CheckResult
 from tixallo_qa.core.redact import REDACTED, Redactor
 
-from ._model import FAILED, PASSED, SKIPPED, Check, RunRecord, redact_record
+from ._model import FAILED, PASSED, SKIPPED, RunRecord, redact_record
 from ._style import CSS
 from ._svg import format_seconds, lag_histogram, percentile
 
@@ -172,7 +173,7 @@ def _checks(record: RunRecord) -> str:
     if not record.checks:
         out.append('<p class="note">No contract check ran.</p>')
         return "".join(out)
-    families: dict[str, list[Check]] = defaultdict(list)
+    families: dict[str, list[CheckResult]] = defaultdict(list)
     for check in record.checks:
         families[check.family or "other"].append(check)
     for family, checks in families.items():
@@ -270,7 +271,7 @@ def _load(record: RunRecord, charts: Sequence[Chart], folder: Path | None) -> st
     if load.slos:
         rows = "".join(
             f"<tr><td>{_pill('skipped' if s.passed is None else ('passed' if s.passed else 'failed'))}</td>"
-            f'<td>{_e(s.name)}</td><td class="num">{_e(s.threshold)}</td><td class="num">{_e(s.measured)}</td></tr>'
+            f'<td>{_e(s.slo)}</td><td class="num">{_e(s.threshold)}</td><td class="num">{_e(s.shown)}</td></tr>'
             for s in load.slos
         )
         out.append(

@@ -48,8 +48,8 @@ def _load_suite(record: RunRecord) -> ET.Element | None:
         cases.append(case)
         return _suite("load", cases)
     for slo in load.slos:
-        case = ET.Element("testcase", classname="load.slo", name=slo.name)
-        summary = f"threshold {slo.threshold}, measured {slo.measured}"
+        case = ET.Element("testcase", classname="load.slo", name=slo.slo)
+        summary = f"threshold {slo.threshold}, measured {slo.shown}"
         if slo.passed is False:
             ET.SubElement(case, "failure", message=f"SLO breached: {summary}").text = summary
         elif slo.passed is None:

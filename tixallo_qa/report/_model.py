@@ -3,43 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tixallo_qa.contracts._results import CheckResult
 from tixallo_qa.core.redact import Redactor
+from tixallo_qa.load.slo import SloRow
 
 PASSED, FAILED, SKIPPED, ERROR = "passed", "failed", "skipped", "error"
-SETTING_NAME = re.compile(r"\bTIXALLO_[A-Z_]+\b")
-
-
-@dataclass(frozen=True)
-class Check:
-    """One contract check's outcome; ``message`` holds the failure details or the skip reason."""
-
-    name: str
-    family: str
-    outcome: str
-    message: str = ""
-    duration: float = 0.0
-    description: str = ""
-
-    @property
-    def enabled_by(self) -> tuple[str, ...]:
-        """The ``TIXALLO_*`` settings a skip reason names: what would make the check run."""
-        return tuple(dict.fromkeys(SETTING_NAME.findall(self.message)))
-
-
-@dataclass(frozen=True)
-class SloRow:
-    """One service-level objective: what it asks, what was measured, whether it held."""
-
-    name: str
-    threshold: str
-    measured: str
-    passed: bool | None  # None: nothing to measure (e.g. no requests of that kind)
 
 
 @dataclass
@@ -85,7 +58,7 @@ class RunRecord:
     profile: str
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     duration: float = 0.0
-    checks: list[Check] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
     requests_sent: int = 0
     own_429s: int = 0
     webhook_lags: list[float] = field(default_factory=list)
@@ -102,11 +75,11 @@ class RunRecord:
         return sum(c.outcome == outcome for c in self.checks)
 
     @property
-    def failures(self) -> list[Check]:
+    def failures(self) -> list[CheckResult]:
         return [c for c in self.checks if c.outcome == FAILED]
 
     @property
-    def skips(self) -> list[Check]:
+    def skips(self) -> list[CheckResult]:
         return [c for c in self.checks if c.outcome == SKIPPED]
 
     @property
@@ -194,9 +167,9 @@ def record_to_json(record: RunRecord) -> dict[str, Any]:
             "error": load.error,
             "slos": [
                 {
-                    "name": s.name,
+                    "name": s.slo,
                     "threshold": s.threshold,
-                    "measured": s.measured,
+                    "measured": s.shown,
                     "passed": s.passed,
                 }
                 for s in load.slos
@@ -226,7 +199,8 @@ def redact_record(record: RunRecord, redactor: Redactor) -> RunRecord:
             error=r(load.error),
             skipped_reason=r(load.skipped_reason),
             slos=[
-                dataclasses.replace(s, name=r(s.name), measured=r(s.measured)) for s in load.slos
+                dataclasses.replace(s, slo=r(s.slo), measured=r(s.measured), detail=r(s.detail))
+                for s in load.slos
             ],
         )
     return dataclasses.replace(

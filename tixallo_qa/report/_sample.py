@@ -6,7 +6,10 @@ import random
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ._model import Check, LoadOutcome, Phase, RunRecord, SloRow
+from tixallo_qa.contracts._results import CheckResult
+from tixallo_qa.load.slo import FAIL, PASS, SloRow
+
+from ._model import LoadOutcome, Phase, RunRecord
 
 KEY = "tq_live_SECRETKEY_abcdef123456"
 WEBHOOK_SECRET = "whsec_SECRET_0123456789abcdef"
@@ -31,22 +34,22 @@ def sample_record(tmp: Path, *, failing: bool = True) -> RunRecord:
     locust_html.write_text("<html>locust</html>", encoding="utf-8")
     rng = random.Random(7)
     checks = [
-        Check(
+        CheckResult(
             "list_newest_first",
             "listing",
             "passed",
             duration=0.41,
             description="tickets come newest first",
         ),
-        Check("limit_bounds", "validation", "passed", duration=1.2),
-        Check("create_webhook_fires", "webhooks", "passed", duration=2.5),
-        Check(
+        CheckResult("limit_bounds", "validation", "passed", duration=1.2),
+        CheckResult("create_webhook_fires", "webhooks", "passed", duration=2.5),
+        CheckResult(
             "isolation_get",
             "isolation",
             "skipped",
             "TIXALLO_OTHER_API_KEY is not set: set it to a key of a second workspace",
         ),
-        Check(
+        CheckResult(
             "rate_limit_429",
             "rate-limit",
             "skipped",
@@ -55,7 +58,7 @@ def sample_record(tmp: Path, *, failing: bool = True) -> RunRecord:
     ]
     if failing:
         checks.append(
-            Check(
+            CheckResult(
                 "error_bodies",
                 "errors",
                 "failed",
@@ -69,9 +72,9 @@ def sample_record(tmp: Path, *, failing: bool = True) -> RunRecord:
             )
         )
     slos = [
-        SloRow("GET /tickets p95", "< 300 ms", "42 ms", True),
-        SloRow("webhook lag p95", "< 2 s", "0.31 s", True),
-        SloRow("error ratio", "< 1%", "2.5%" if failing else "0%", not failing),
+        SloRow("GET /tickets p95", "< 300 ms", "42 ms", PASS),
+        SloRow("webhook lag p95", "< 2 s", "0.31 s", PASS),
+        SloRow("error ratio", "< 1%", "2.5%" if failing else "0%", FAIL if failing else PASS),
     ]
     return RunRecord(
         target="http://127.0.0.1:1/api/v1",
