@@ -40,6 +40,8 @@ class Scheme:
     signature_headers: tuple[str, ...] = ()
     # Headers every delivery of this scheme documents besides the signature (a payload check).
     delivery_headers: ClassVar[tuple[str, ...]] = ()
+    # Where the sender puts the delivery id (None: the scheme's own headers carry it).
+    delivery_id_header: ClassVar[str | None] = DELIVERY_HEADER
 
     def __init__(self, secret: str, tolerance: float = 300.0, **options: str) -> None:
         if options:
@@ -64,7 +66,9 @@ class Scheme:
     ) -> dict[str, str]:
         """Every header a sender of this scheme posts with ``body`` (Content-Type included)."""
         delivery_id = delivery_id or str(uuid.uuid4())
-        headers = {"Content-Type": "application/json", DELIVERY_HEADER: delivery_id}
+        headers = {"Content-Type": "application/json"}
+        if self.delivery_id_header:
+            headers[self.delivery_id_header] = delivery_id
         if event_type:
             headers[EVENT_HEADER] = event_type
         ts = int(time.time()) if timestamp is None else timestamp

@@ -9,7 +9,6 @@ from collections.abc import Mapping
 
 from tixallo_qa.core.signing._scheme import (
     BAD_SIGNATURE,
-    DELIVERY_HEADER,
     MISSING_HEADERS,
     OK,
     Check,
@@ -38,25 +37,12 @@ class StandardScheme(Scheme):
     name = "standard"
     summary = "Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature (v1, base64)"
     signature_headers = (SIGNATURE,)
+    delivery_id_header = None  # webhook-id is the delivery id
 
     def signature(self, body: bytes, *, delivery_id: str, timestamp: int) -> dict[str, str]:
         content = f"{delivery_id}.{timestamp}.".encode() + body
         mac = base64.b64encode(hmac_sha256(standard_key(self.secret), content)).decode()
         return {ID: delivery_id, TIMESTAMP: str(timestamp), SIGNATURE: f"v1,{mac}"}
-
-    def sign(
-        self,
-        body: bytes,
-        *,
-        delivery_id: str | None = None,
-        event_type: str | None = None,
-        timestamp: int | None = None,
-    ) -> dict[str, str]:
-        headers = super().sign(
-            body, delivery_id=delivery_id, event_type=event_type, timestamp=timestamp
-        )
-        del headers[DELIVERY_HEADER]  # webhook-id is the delivery id
-        return headers
 
     def verify(self, headers: Mapping[str, str], body: bytes, now: float | None = None) -> Check:
         absent = missing(headers, (ID, TIMESTAMP, SIGNATURE))
