@@ -24,13 +24,14 @@ SIGNATURE = "webhook-signature"
 
 
 def standard_key(secret: str) -> bytes:
-    """The key of a ``whsec_<base64>`` secret, decoded; any other secret is used as raw bytes."""
-    if secret.startswith("whsec_"):
-        try:
-            return base64.b64decode(secret[len("whsec_") :], validate=True)
-        except (binascii.Error, ValueError):
-            pass
-    return secret.encode()
+    """The key of a ``[whsec_]<base64>`` secret, decoded as the reference library decodes it
+    (padding optional); a secret that is no base64 at all is used as raw bytes."""
+    encoded = secret.removeprefix("whsec_")
+    try:
+        key = base64.b64decode(encoded + "==")
+    except (binascii.Error, ValueError):
+        return secret.encode()
+    return key or secret.encode()
 
 
 class StandardScheme(Scheme):
