@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -20,15 +21,19 @@ import pytest
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
+NOT_SOURCE = (".git", ".venv", "build", "reports", "*.egg-info", "__pycache__", ".*_cache")
 
 
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh virtual environment with the project's wheel (and only that) installed."""
     tmp = tmp_path_factory.mktemp("wheel")
+    # Built from a copy (the links under tixallo_qa/ kept), so the checkout gets no build/ folder.
+    source = tmp / "source"
+    shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(*NOT_SOURCE))
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-         "-w", str(tmp / "dist"), str(ROOT)],
+         "-w", str(tmp / "dist"), str(source)],
         check=True, cwd=tmp, capture_output=True,
     )  # fmt: skip
     [wheel] = (tmp / "dist").glob("tixallo_qa-*.whl")

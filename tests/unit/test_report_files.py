@@ -143,3 +143,26 @@ def test_load_result_adapter_reads_rows_and_files(tmp_path: Path) -> None:
     assert outcome.slos[1].shown == "3 of 90 (3 lost)"
     assert [p.name for p in outcome.charts] == ["latency.svg"]
     assert not outcome.passed
+
+
+def test_job_page_summary_names_each_failure_and_reaches_github(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    step = tmp_path / "step-summary.md"
+    step.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step))
+    folder = tmp_path / "run"
+    folder.mkdir()
+    files = write_report(sample_record(folder), folder, secrets=SAMPLE_SECRETS)
+    text = files.markdown.read_text()
+    assert text.startswith("## ❌ tixallo-qa: FAILED")
+    assert "- **error_bodies** [errors]: 404 body differs" in text
+    assert "| error ratio | < 1% | 2.5% | ❌ |" in text
+    assert "[index.html](" in text and "[junit.xml](" in text
+    assert not any(secret in text for secret in SAMPLE_SECRETS)
+    assert step.read_text() == "earlier step\n" + text + "\n"
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY")
+    passing = tmp_path / "passing"
+    passing.mkdir()
+    clean = write_report(sample_record(passing, failing=False), passing, secrets=SAMPLE_SECRETS)
+    assert clean.markdown.read_text().startswith("## ✅ tixallo-qa: PASSED")

@@ -14,6 +14,7 @@ from ._events import write_events_jsonl
 from ._folder import scrub_folder
 from ._html import Chart, render_html
 from ._junit import merged_junit
+from ._markdown import render_markdown, write_step_summary
 from ._model import RunRecord, record_to_json
 from ._svg import inline_svg
 
@@ -27,6 +28,7 @@ class ReportFiles:
     junit: Path
     webhooks: Path | None
     summary: Path
+    markdown: Path
     scrubbed: list[Path] = field(default_factory=list)
 
 
@@ -65,6 +67,10 @@ def write_report(
     summary.write_text(
         redactor.text(json.dumps(record_to_json(record), indent=2)), encoding="utf-8"
     )
+    markdown = folder / "summary.md"
+    text = redactor.text(render_markdown(record, folder))
+    markdown.write_text(text, encoding="utf-8")
+    write_step_summary(text)
     index = folder / "index.html"
     files = sorted({*(p for p in folder.rglob("*") if p.is_file()), index})
     index.write_text(
@@ -74,4 +80,4 @@ def write_report(
         encoding="utf-8",
     )
     scrubbed = scrub_folder(folder, secrets)
-    return ReportFiles(folder, index, junit, webhooks, summary, scrubbed)
+    return ReportFiles(folder, index, junit, webhooks, summary, markdown, scrubbed)
