@@ -157,7 +157,7 @@ def test_job_page_summary_names_each_failure_and_reaches_github(
     text = files.markdown.read_text()
     assert text.startswith("## ❌ tixallo-qa: FAILED")
     assert "- **error_bodies** [errors]: 404 body differs" in text
-    assert "| error ratio | < 1% | 2.5% | ❌ |" in text
+    assert "| error ratio | &lt; 1% | 2.5% | ❌ |" in text
     assert "[index.html](" in text and "[junit.xml](" in text
     assert not any(secret in text for secret in SAMPLE_SECRETS)
     assert step.read_text() == "earlier step\n" + text + "\n"
