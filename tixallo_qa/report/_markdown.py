@@ -69,7 +69,9 @@ def render_markdown(record: RunRecord, folder: Path) -> str:
     # index.html is written last, from every other file of the folder.
     links = [n for n in LINKED if n == "index.html" or (folder / n).is_file()]
     if links:
-        lines.append("Report: " + " · ".join(f"[{name}]({folder / name})" for name in links))
+        lines.append(
+            f"Report folder `{_cell(str(folder))}`: " + " · ".join(f"[{n}]({n})" for n in links)
+        )
     return "\n".join(lines).rstrip() + "\n"
 
 
