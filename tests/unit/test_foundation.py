@@ -46,6 +46,15 @@ def test_key_pool_never_exceeds_the_limit_in_any_window() -> None:
     assert pool.capacity_per_second == pytest.approx(3 * 5 / 10.5)
 
 
+def test_key_pool_spreads_requests_over_its_keys() -> None:
+    # Spent front-first, a burst would use up one key after another, leaving nothing for the
+    # next phase of the run on the same keys; spread, every key keeps most of its budget.
+    now = [0.0]
+    pool = KeyPool([f"k{i}" for i in range(10)], limit=60, clock=lambda: now[0])
+    used = [pool.reserve().key for _ in range(30)]
+    assert {used.count(k) for k in set(used)} == {3} and len(set(used)) == 10
+
+
 def test_key_pool_rests_a_penalized_key_and_unlimited_never_waits() -> None:
     now = [100.0]
     pool = KeyPool(["a"], limit=0, clock=lambda: now[0])

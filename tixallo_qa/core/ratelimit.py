@@ -67,11 +67,16 @@ class KeyPool:
         return slot
 
     def reserve(self, key: str | None = None) -> Reservation:
-        """Reserve the earliest send slot, on ``key`` or on whichever key of the pool frees first."""
+        """Reserve the earliest send slot, on ``key`` or on whichever key of the pool frees first.
+
+        Among keys free at once, the one that sent least in the window goes: the pool spreads
+        its requests evenly, so every key keeps headroom for another client sharing it (the
+        next phase of a run, another process) instead of spending one key after another.
+        """
         with self._lock:
             now = self._clock()
             candidates = [key] if key is not None else self._keys
-            best = min(candidates, key=lambda k: self._slot(k, now))
+            best = min(candidates, key=lambda k: (self._slot(k, now), len(self._sent[k])))
             slot = self._slot(best, now)
             self._sent[best].append(slot)
             return Reservation(best, max(0.0, slot - now))
