@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reference": ("reference", "the local reference deployment: serve, seed, admin"),
     "doctor": ("doctor", "check settings, target and webhook path; one fix per problem"),
     "selftest": ("selftest", "measure which planted faults the suite catches (kill rate)"),
+    "baseline": ("baseline", "write a run's known failures to a baseline file (--baseline)"),
 }
 
 
