@@ -15,6 +15,7 @@ import pytest
 from contracts._catalogue import FINAL, MARKER_HELP, check_of
 from contracts._expect import Expect
 from contracts._ledger import Created, Ledger
+from contracts._oracle_hooks import OraclePlugin, oracles_for, shared_webhooks
 from contracts._plugin import ResultsPlugin
 from contracts._profiles import Budget
 from contracts._profiles import budget as budget_of
@@ -56,6 +57,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(
             ResultsPlugin(config, config.getoption("--tixallo-results")), "tixallo-results"
         )
+    if not config.pluginmanager.has_plugin("tixallo-oracles"):
+        config.pluginmanager.register(OraclePlugin(config), "tixallo-oracles")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -71,8 +74,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if drop:
             config.hook.pytest_deselected(items=drop)
         items[:] = keep
-    # Stable sort: sweeps (webhooks for every create, the marker scan) run after everything else.
-    items.sort(key=lambda item: bool(getattr(getattr(item, "function", None), FINAL, False)))
+    # Stable sort: checks that start a long wait first, sweeps (webhooks for every create, the
+    # marker scan) after everything else, and the oracles' reports after the sweeps.
+    items.sort(key=lambda item: int(getattr(getattr(item, "function", None), FINAL, 0)))
     for item in items:
         # schemathesis 4.32's lazy schemas read and rewrite `node._nodeid`, which pytest 9.2
         # replaced with `_id`; a plain attribute keeps them working (the real node id is untouched).
@@ -157,6 +161,7 @@ def paced(
     sink_client: SinkClient | None,
     sink_baseline: int,
     suite_state: SuiteState,
+    pytestconfig: pytest.Config,
 ) -> Iterator[PacedSession]:
     """The paced session every request goes through, schemathesis' included."""
     from tixallo_qa.ratelimit import KeyPool
@@ -176,6 +181,8 @@ def paced(
     }
     session = PacedSession(pools, suite_state.log, timeout=target.request_timeout, labels=labels)
     session.observers.append(ledger.observe)
+    suite_state.oracles = oracles_for(target, shared=shared_webhooks(pytestconfig, target))
+    session.observers.append(suite_state.oracles.observe)
     if sink_client is not None:
         client = sink_client
 
