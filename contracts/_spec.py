@@ -62,7 +62,8 @@ def validate_event(event_type: str, payload: Any) -> list[str]:
 
 def operations() -> list[dict[str, Any]]:
     """Every documented operation: ``operation_id``, ``method``, ``path`` (template), ``parameters``
-    (resolved, path-level ones included) and ``request`` (the request body's component name or None)."""
+    (resolved, path-level ones included), ``request`` (the request body's component name or None),
+    its ``example`` and the documented ``statuses``."""
     paths = spec.load_spec()["paths"]
     found = []
     for path, item in paths.items():
@@ -78,6 +79,12 @@ def operations() -> list[dict[str, Any]]:
                 .get("schema", {})
             )
             ref = body.get("$ref")
+            example = (
+                (operation.get("requestBody") or {})
+                .get("content", {})
+                .get("application/json", {})
+                .get("example")
+            )
             found.append(
                 {
                     "operation_id": operation["operationId"],
@@ -85,6 +92,7 @@ def operations() -> list[dict[str, Any]]:
                     "path": path,
                     "parameters": shared + own,
                     "request": ref.rsplit("/", 1)[-1] if ref else None,
+                    "example": example,
                     "statuses": sorted(operation.get("responses", {})),
                 }
             )
@@ -115,3 +123,8 @@ def response_pointer(path: str, method: str, status: int) -> str | None:
     if "application/json" not in (response.get("content") or {}):
         return None
     return f"{base}/content/application~1json/schema"
+
+
+def limit_parameter_name() -> str:
+    """The name of listTickets' ``limit`` parameter, as the spec spells it."""
+    return str(spec.load_spec()["components"]["parameters"]["Limit"]["name"])

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from reference.faults import FaultSet
-from reference.store import Store
+from reference.store import Store, shift_ts
 
 log = logging.getLogger("reference.dispatcher")
 
@@ -46,6 +46,13 @@ def enqueue(
         return 0
     if faults.on("webhook-payload-wrong-value"):
         payload = {**payload, "ticket_number": payload["ticket_number"] + 1}
+    if event_type == "ticket.message.created" and faults.on("webhook-author-agent"):
+        payload = {**payload, "author_type": "agent"}
+    if event_type == "ticket.created" and faults.on("webhook-timestamp-offset"):
+        hours = faults.param("webhook-timestamp-offset", 1)
+        payload = {**payload, "created_at": shift_ts(payload["created_at"], offset_hours=hours)}
+    if event_type == "ticket.created" and faults.on("webhook-subject-trimmed"):
+        payload = {**payload, "subject": payload["subject"].strip()}
     body: dict[str, Any] = {"event_type": event_type, **payload}
     if faults.on("webhook-payload-nested"):
         body = {"event_type": event_type, "created_at": payload["created_at"], "data": payload}
