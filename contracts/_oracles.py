@@ -85,7 +85,8 @@ BY_NAME: dict[str, Oracle] = {o.name: o for o in ORACLES}
 
 # The API reference: "every message posted via this endpoint is recorded with author_type: customer".
 CUSTOMER = "customer"
-# Listed out of order by more than this counts: ties and clock granularity are not a defect.
+# Out of order by more than this counts: a faithful deployment may stamp whole seconds (part B
+# 15) and order objects of one second either way, so ties and near-ties are not a defect.
 ORDER_SLACK = 1.0
 # Statuses after which a posted message certainly did not change its ticket.
 NOT_APPLIED = frozenset({400, 401, 403, 404, 405, 409, 422, 429})
@@ -469,7 +470,7 @@ class Oracles:
                     and later
                     and earlier.created_span
                     and later.created_span
-                    and earlier.created_span[1] < later.created_span[0]
+                    and later.created_span[0] - earlier.created_span[1] > ORDER_SLACK
                 ):
                     self._violate(
                         LISTS,
@@ -478,8 +479,40 @@ class Oracles:
                         "which the suite created after it",
                         src,
                     )
+        if identity is not None:
+            self._left_out(set(ids), [s for s in stamps if s is not None], identity, src)
         for ticket in tickets:
             self._ticket_seen(ticket, identity, src, "listed")
+
+    def _left_out(
+        self, listed: set[str], stamps: list[datetime], identity: str, src: Source
+    ) -> None:
+        """lists-newest-first-within-limit: no ticket newer than a listed one is left out."""
+        if not stamps:
+            return
+        oldest = min(stamps)
+        for tid, ticket in self._tickets.items():
+            created = ticket.fields.get("created_at")
+            if (
+                tid in listed
+                or tid == self._merged
+                or ticket.created is None
+                or created is None
+                or ticket.created.end >= src.start  # not yet created when the list was asked for
+                or self._owner("ticket", tid) != identity
+            ):
+                continue
+            stamp = instant(created.value)
+            if stamp is not None and (stamp - oldest).total_seconds() > ORDER_SLACK:
+                self._violate(
+                    LISTS,
+                    ("left out", src.channel),
+                    f"the list leaves out ticket {tid} (created_at {created.value}) but holds a ticket "
+                    f"created before it (created_at {oldest.isoformat()}): not the newest tickets",
+                    src,
+                    ticket.created,
+                )
+                return
 
     def _bound(self, url: str) -> int:
         """The most tickets a list may hold: its valid limit, the default, or at worst the maximum."""
@@ -798,7 +831,7 @@ class Oracles:
         for i in range(len(ids)):
             for j in range(i + 1, len(ids)):
                 a, b = spans[i], spans[j]
-                if a is not None and b is not None and b[1] < a[0]:
+                if a is not None and b is not None and a[0] - b[1] > ORDER_SLACK:
                     self._violate(
                         TIMESTAMPS,
                         ("created order", tid.lower(), ids[i], ids[j]),

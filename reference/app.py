@@ -243,11 +243,12 @@ class Api:
             limit += 1
         if (answer := await self._load_faults(read=True)) is not None:
             return answer
+        small = limit <= f.param("list-oldest-first-small", 3)
         rows = self.store.list_tickets(
             None if f.on("isolation-list-leaks") else admitted,
             limit,
             include_merged=f.on("list-merged-included"),
-            oldest_first=f.on("list-oldest-first"),
+            oldest_first=f.on("list-oldest-first") or (small and f.on("list-oldest-first-small")),
         )
         if f.on("isolation-list-leak-small") and limit <= f.param("isolation-list-leak-small", 5):
             leaked = self.store.newest_elsewhere(admitted)

@@ -181,6 +181,8 @@ class Tickets:
         f = self.faults
         if f.on("list-subject-truncated"):
             data["subject"] = data["subject"][: int(f.param("list-subject-truncated", 100))]
+        if f.on("list-priority-capitalized"):
+            data["priority"] = data["priority"].capitalize()
         if f.on("list-updated-at-stale"):
             data["updated_at"] = data["created_at"]
         if f.on("list-updated-before-created"):

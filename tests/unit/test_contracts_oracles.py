@@ -355,10 +355,27 @@ def test_updated_before_created_and_a_message_before_its_ticket_are_caught() -> 
 def test_a_conversation_out_of_creation_order_is_caught_even_with_equal_stamps() -> None:
     run = Run()
     ticket = run.create(1)
-    first, second = run.post(ticket, "one"), run.post(ticket, "two")
+    first = run.post(ticket, "one")
+    run.now += 5  # created well apart: the order is known whatever the stamps say
+    second = run.post(ticket, "two")
     same = first["created_at"]
     run.detail(ticket, [run.first_message(ticket), {**second, "created_at": same}, {**first}])
     assert o.TIMESTAMPS in run.names()
+
+
+def test_objects_created_within_a_second_may_come_in_either_order() -> None:
+    # Whole-second stamps (part B 15 leaves the precision open) make such ties unordered.
+    run = Run()
+    ticket = run.create(1)
+    first = run.post(ticket, "one")
+    second = run.post(ticket, "two")
+    stamp = first["created_at"]
+    tied = [{**second, "created_at": stamp}, {**first, "created_at": stamp}]
+    run.detail(ticket, [run.first_message(ticket, created_at=ticket["created_at"]), *tied])
+    a = run.create(2, created_at=stamp, updated_at=stamp)
+    b = run.create(3, created_at=stamp, updated_at=stamp)
+    run.listing([a, b])
+    assert o.TIMESTAMPS not in run.names() and o.LISTS not in run.names()
 
 
 def test_a_create_stamped_hours_away_from_its_request_is_caught() -> None:
@@ -508,7 +525,9 @@ def test_lists_hold_at_most_their_limit_and_no_merged_ticket() -> None:
 
 def test_an_oldest_first_list_is_caught_but_ties_are_not() -> None:
     run = Run()
-    a, b = run.create(1), run.create(2)
+    a = run.create(1)
+    run.now += 5
+    b = run.create(2)
     run.listing([b, a])
     assert run.names() == []
     run.listing([a, b])
@@ -528,3 +547,17 @@ def test_violations_of_requests_are_told_apart_from_those_of_deliveries() -> Non
 def test_every_oracle_is_named_and_documented_once() -> None:
     assert len({x.name for x in o.ORACLES}) == len(o.ORACLES) == 8
     assert all(x.doc and "\n" not in x.doc for x in o.ORACLES)
+
+
+def test_a_list_that_leaves_out_a_newer_ticket_than_one_it_holds_is_caught() -> None:
+    run = Run()
+    a = run.create(1)
+    run.now += 5  # well apart: not a tie
+    b = run.create(2)
+    run.listing([b], "?limit=1")  # the newest one: fine
+    theirs = run.create(1, identity="other")
+    run.listing([theirs], "?limit=1", identity="other")  # the other workspace's own list: fine
+    assert run.names() == []
+    run.listing([a], "?limit=1")  # the oldest one instead
+    (found,) = run.oracles.violations(o.LISTS)
+    assert "leaves out ticket" in found.what and found.earlier is not None
