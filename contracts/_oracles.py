@@ -800,7 +800,6 @@ class Oracles:
                         record.posted = ticket.created or src
                         record.span = ticket.created_span
                     break
-        opened = instant(data.get("created_at"))
         ids: list[str] = []
         previous = None
         for position, m in enumerate(messages):
@@ -810,13 +809,7 @@ class Oracles:
             ids.append(mid.lower())
             self._message_seen(m, tid, identity, src)
             stamp = instant(m.get("created_at"))
-            if stamp is not None and opened is not None and stamp < opened:
-                self._violate(
-                    TIMESTAMPS,
-                    ("predates", mid.lower(), src.channel),
-                    f"message {mid} of ticket {tid} is stamped {m.get('created_at')}, before its ticket ({data.get('created_at')})",
-                    src,
-                )
+            self._predates(mid, tid, m.get("created_at"), data.get("created_at"), src)
             if stamp is not None and previous is not None and stamp < previous[0]:
                 self._violate(
                     TIMESTAMPS,
@@ -912,21 +905,30 @@ class Oracles:
             )
         self._within_request(data.get("created_at"), f"message {mid} created_at", src)
         ticket = self._tickets.get(ticket_id.lower())
-        opened = (
-            instant(ticket.fields["created_at"].value)
-            if ticket and "created_at" in ticket.fields
-            else None
-        )
-        stamp = instant(data.get("created_at"))
-        if opened is not None and stamp is not None and stamp < opened:
+        opened = ticket.fields.get("created_at") if ticket else None
+        if opened is not None:
+            self._predates(mid, ticket_id, data.get("created_at"), opened.value, src, opened.source)
+        self._message_seen(data, ticket_id, identity, src)
+
+    def _predates(
+        self,
+        mid: str,
+        tid: str,
+        stamp: Any,
+        opened: Any,
+        src: Source,
+        earlier: Source | None = None,
+    ) -> None:
+        """timestamps-utc-coherent: no message is stamped before its ticket."""
+        a, b = instant(stamp), instant(opened)
+        if a is not None and b is not None and a < b:
             self._violate(
                 TIMESTAMPS,
                 ("predates", mid.lower(), src.channel),
-                f"message {mid} is stamped {data.get('created_at')}, before its ticket {ticket_id}",
+                f"message {mid} of ticket {tid} is stamped {stamp}, before its ticket ({opened})",
                 src,
-                ticket.fields["created_at"].source if ticket else None,
+                earlier,
             )
-        self._message_seen(data, ticket_id, identity, src)
 
     def _event(self, event: Any) -> None:
         """One webhook delivery: nothing secret in it, and its objects equal the API's."""

@@ -96,6 +96,11 @@ def test_each_check_names_the_one_path_its_fault_broke(
         assert words in check.message, f"{name} against {fault}:\n{check.message[:3000]}"
         assert "curl" in check.message or "webhook delivery" in check.message
         assert not any(secret in check.message for secret in secrets)
+    if group.startswith("oracles"):
+        # The check whose requests showed a violation fails with it too, not only the report.
+        tour = result.by_name("oracle-tour")
+        assert tour.outcome == "failed", tour
+        assert "the always-on oracles caught what this check's requests showed" in tour.message
 
 
 def test_the_faithful_deployment_passes_the_same_checks() -> None:
