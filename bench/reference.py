@@ -182,7 +182,7 @@ def run(get_rates: list[float], post_rates: list[float], lag_rates: list[float],
 def report(r: dict[str, Any]) -> None:
     title("Reference deployment")
     print(
-        f"Embedded reference deployment (uvicorn + Starlette + SQLite WAL, rate limit off) and the "
+        f"Target reference deployment (uvicorn + Starlette + SQLite WAL, rate limit off) and the "
         f"sink as its webhook receiver; {r['seconds']:g} s per step, open model, latency from the "
         f"intended send time. Acceptable = achieved >= {ACCEPT_SHARE:.0%} of asked, no errors, p99 "
         f"<= {ACCEPT_P99_MS:.0f} ms. {machine_line()}.\n"

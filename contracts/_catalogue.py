@@ -19,6 +19,7 @@ FAMILIES = (
     "errors",
     "rate-limit",
     "webhooks",
+    "oracles",
 )
 MARKER = "tixallo_check"
 MARKER_HELP = f"{MARKER}(name, family, description): names a contract check and its family"
@@ -49,11 +50,23 @@ def check_of(item: pytest.Item) -> tuple[str, str, str]:
     return name, str(marker.kwargs["family"]), str(marker.kwargs.get("description", ""))
 
 
-# Checks that sweep over everything the run did, so they must come last.
+# Where a check runs in the session: -1 first, 0 in file order, 1 with the sweeps, 2 after them.
 FINAL = "_tixallo_final"
 
 
 def final(func: F) -> F:
     """Run this check after all others (it sweeps over what the whole run did)."""
     setattr(func, FINAL, True)
+    return func
+
+
+def first(func: F) -> F:
+    """Run this check before all others (it starts a wait the rest of the run can overlap)."""
+    setattr(func, FINAL, -1)
+    return func
+
+
+def after_sweeps(func: F) -> F:
+    """Run this check after the sweeps too (it reports on what they fed it)."""
+    setattr(func, FINAL, 2)
     return func

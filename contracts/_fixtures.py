@@ -15,6 +15,7 @@ import pytest
 
 from tixallo_qa.contracts._expect import Expect
 from tixallo_qa.contracts._ledger import Created, Ledger
+from tixallo_qa.contracts._oracle_hooks import oracles_for, shared_webhooks
 from tixallo_qa.contracts._profiles import Budget
 from tixallo_qa.contracts._profiles import budget as budget_of
 from tixallo_qa.contracts._state import SuiteState, state_of
@@ -102,6 +103,7 @@ def paced(
     sink_client: SinkClient | None,
     sink_baseline: int,
     suite_state: SuiteState,
+    pytestconfig: pytest.Config,
 ) -> Iterator[PacedSession]:
     """The paced session every request goes through, schemathesis' included."""
     from tixallo_qa.core.ratelimit import KeyPool
@@ -121,6 +123,8 @@ def paced(
     }
     session = PacedSession(pools, suite_state.log, timeout=target.request_timeout, labels=labels)
     session.observers.append(ledger.observe)
+    suite_state.oracles = oracles_for(target, shared=shared_webhooks(pytestconfig, target))
+    session.observers.append(suite_state.oracles.observe)
     if sink_client is not None:
         client = sink_client
 

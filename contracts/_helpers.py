@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import requests
 
+from tixallo_qa.contracts import _spec
 from tixallo_qa.contracts._expect import Expect
 from tixallo_qa.contracts._transport import MAIN, ApiClient
 from tixallo_qa.core.settings import Settings
@@ -63,6 +64,28 @@ def get_ticket(
     expect.status(response, 200, "reading a ticket the workspace owns must succeed")
     data = expect.json(response, "getTicket")
     return response, data["data"]
+
+
+def rejected(expect: Expect, response: requests.Response, field: str, what: str) -> None:
+    """A 400 ValidationError whose fieldErrors names ``field``."""
+    expect.status(response, 400, what)
+    body = expect.json(response, what)
+    errors = _spec.validate("#/components/schemas/ValidationError", body)
+    expect.that(
+        not errors,
+        f"{what}: the body is a ValidationError",
+        expected="ValidationError",
+        actual=errors,
+        responses=[response],
+    )
+    names = list((body.get("details") or {}).get("fieldErrors") or {})
+    expect.that(
+        field in names,
+        f"{what}: fieldErrors names {field}",
+        expected=field,
+        actual=names,
+        responses=[response],
+    )
 
 
 def require(settings: Settings, *attrs: str) -> None:

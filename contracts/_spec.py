@@ -58,3 +58,73 @@ def validate_event(event_type: str, payload: Any) -> list[str]:
         f"{'/'.join(map(str, e.path)) or '(root)'}: {e.message}"
         for e in spec.webhook_validator(event_type).iter_errors(payload)
     ]
+
+
+def operations() -> list[dict[str, Any]]:
+    """Every documented operation: ``operation_id``, ``method``, ``path`` (template), ``parameters``
+    (resolved, path-level ones included), ``request`` (the request body's component name or None),
+    its ``example`` and the documented ``statuses``."""
+    paths = spec.load_spec()["paths"]
+    found = []
+    for path, item in paths.items():
+        shared = [_resolve_parameter(p) for p in item.get("parameters", [])]
+        for method, operation in item.items():
+            if method == "parameters" or not isinstance(operation, dict):
+                continue
+            own = [_resolve_parameter(p) for p in operation.get("parameters", [])]
+            body = (
+                (operation.get("requestBody") or {})
+                .get("content", {})
+                .get("application/json", {})
+                .get("schema", {})
+            )
+            ref = body.get("$ref")
+            example = (
+                (operation.get("requestBody") or {})
+                .get("content", {})
+                .get("application/json", {})
+                .get("example")
+            )
+            found.append(
+                {
+                    "operation_id": operation["operationId"],
+                    "method": method.upper(),
+                    "path": path,
+                    "parameters": shared + own,
+                    "request": ref.rsplit("/", 1)[-1] if ref else None,
+                    "example": example,
+                    "statuses": sorted(operation.get("responses", {})),
+                }
+            )
+    return found
+
+
+def _resolve_parameter(parameter: dict[str, Any]) -> dict[str, Any]:
+    ref = parameter.get("$ref")
+    if not ref:
+        return parameter
+    return dict(spec.load_spec()["components"]["parameters"][ref.rsplit("/", 1)[-1]])
+
+
+def response_pointer(path: str, method: str, status: int) -> str | None:
+    """JSON pointer of the JSON body schema the spec gives ``method path`` answered ``status``."""
+    operation = spec.load_spec()["paths"].get(path, {}).get(method.lower())
+    if not isinstance(operation, dict):
+        return None
+    response = operation.get("responses", {}).get(str(status))
+    if response is None:
+        return None
+    if "$ref" in response:
+        base = str(response["$ref"])
+        response = spec.load_spec()["components"]["responses"][base.rsplit("/", 1)[-1]]
+    else:
+        escaped = path.replace("~", "~0").replace("/", "~1")
+        base = f"#/paths/{escaped}/{method.lower()}/responses/{status}"
+    if "application/json" not in (response.get("content") or {}):
+        return None
+    return f"{base}/content/application~1json/schema"
+
+
+def limit_parameter_name() -> str:
+    """The name of listTickets' ``limit`` parameter, as the spec spells it."""
+    return str(spec.load_spec()["components"]["parameters"]["Limit"]["name"])

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tixallo_qa.contracts._exchanges import ExchangeLog
 from tixallo_qa.contracts._ledger import Ledger
 from tixallo_qa.core.redact import Redactor
+
+if TYPE_CHECKING:
+    from tixallo_qa.contracts._oracles import Oracles
 
 
 @dataclass
@@ -18,6 +22,7 @@ class SuiteState:
     redactor: Redactor = field(default_factory=Redactor)
     log: ExchangeLog = field(default_factory=ExchangeLog)
     ledger: Ledger | None = None
+    oracles: Oracles | None = None
     lags: list[float] = field(default_factory=list)
     target: str = ""
     profile: str = ""

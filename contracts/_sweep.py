@@ -91,6 +91,8 @@ def collect(sink: SinkClient, ledger: Ledger, baseline: int, timeout: float, sta
     expected = {_created_key(c) for c in creates}
     deadline = max((c.action_time for c in creates), default=time.time()) + timeout + 0.5
     events = _wait_for_all(sink, baseline, expected, deadline)
+    if state.oracles is not None:
+        state.oracles.observe_events(events)
     sweep = Sweep(creates=len(creates), events=len(events))
     by_key: dict[tuple[str | None, str | None], list[Event]] = defaultdict(list)
     for event in events:

@@ -27,3 +27,11 @@ def instant(value: object) -> datetime | None:
 def same_instant(a: object, b: object) -> bool:
     left, right = instant(a), instant(b)
     return left is not None and right is not None and left == right
+
+
+def is_utc(value: object) -> bool:
+    """RFC 3339 with the UTC designator ``Z`` (or the same zero offset written ``+00:00``)."""
+    if not is_rfc3339(value):
+        return False
+    assert isinstance(value, str)
+    return value[-1] in "Zz" or value.endswith("+00:00")

@@ -20,6 +20,7 @@ from tixallo_qa.contracts._catalogue import FINAL, MARKER_HELP, check_of
 
 FIXTURES = "tixallo-contracts"
 RESULTS = "tixallo-results"
+ORACLES = "tixallo-oracles"
 
 
 def suite_dir() -> Path:
@@ -58,14 +59,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _activate(config: pytest.Config) -> None:
-    """Register the suite's fixtures and its results recorder (once)."""
+    """Register the suite's fixtures, its results recorder and its oracles' hooks (once)."""
     manager = config.pluginmanager
     if manager.get_plugin(FIXTURES) is None:
         from tixallo_qa.contracts import _fixtures
+        from tixallo_qa.contracts._oracle_hooks import OraclePlugin
         from tixallo_qa.contracts._recorder import ResultsPlugin
 
         manager.register(_fixtures, FIXTURES)
         manager.register(ResultsPlugin(config, config.getoption("--tixallo-results")), RESULTS)
+        manager.register(OraclePlugin(config), ORACLES)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -107,8 +110,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if drop:
             config.hook.pytest_deselected(items=drop)
         items[:] = keep
-    # Stable sort: sweeps (webhooks for every create, the marker scan) run after everything else.
-    items.sort(key=lambda item: bool(getattr(getattr(item, "function", None), FINAL, False)))
+    # Stable sort: checks that start a long wait first, sweeps (webhooks for every create, the
+    # marker scan) after everything else, and the oracles' reports after the sweeps.
+    items.sort(key=lambda item: int(getattr(getattr(item, "function", None), FINAL, 0)))
     for item in items:
         # schemathesis 4.32's lazy schemas read and rewrite `node._nodeid`, which pytest 9.2
         # replaced with `_id`; a plain attribute keeps them working (the real node id is untouched).

@@ -1,16 +1,21 @@
-"""Rate limit (opt-in spare key): 429 with Retry-After and the documented body, per key (family: rate-limit)."""
+"""Rate limit (opt-in spare key), tested for truth: what counts, 429's shape and advice, per key (family: rate-limit)."""
 
 from __future__ import annotations
 
 import secrets
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from tixallo_qa.contracts import _ratelimit_truth as truth_of
 from tixallo_qa.contracts import _spec
-from tixallo_qa.contracts._catalogue import check
+from tixallo_qa.contracts._catalogue import check, final, first
 from tixallo_qa.contracts._expect import Expect
 from tixallo_qa.contracts._helpers import require
+from tixallo_qa.contracts._profiles import Budget
 from tixallo_qa.contracts._transport import ApiClient
 from tixallo_qa.core.settings import Settings
 
@@ -51,81 +56,198 @@ def test_unauthenticated_requests_spend_no_budget(
     expect.status(served, 200, "the main key is still served after a burst of 401s")
 
 
-@pytest.fixture(scope="module")
-def exhausted(api: ApiClient, expect: Expect, target: Settings) -> tuple[list[Any], Any]:
-    """Spend the spare key's budget: the successes, and the first 429 (fails if none within limit + slack)."""
+@dataclass
+class Truth:
+    """The spare key spent (see ``contracts._ratelimit_truth``), the main key's answer meanwhile,
+    and the patient client's retry, under way in the background."""
+
+    spent: truth_of.Spend
+    main_after: Any
+    patient: truth_of.PatientRetry | None
+
+
+@pytest.fixture(scope="session")
+def truth(api: ApiClient, target: Settings) -> Iterator[Truth]:
+    """Spend the spare key with a mix of 2xx, 400 and 404 answers, retry early, and schedule a patient retry."""
     require(target, "rate_limit_api_key")
     if target.rate_limit <= 0:
         pytest.skip(
             "TIXALLO_RATE_LIMIT is 0 (no limit enforced): set it to the deployment's per-key limit to enable this check"
         )
-    sent: list[Any] = []
+    spare = f"Bearer {target.rate_limit_api_key}"
+    bounds = _spec.limit()
+
+    def send(kind: str) -> Any:
+        if kind == truth_of.BAD_QUERY:
+            params = {"limit": int(bounds["minimum"]) - 1}
+            return api.get("/tickets", params=params, identity=None, authorization=spare)
+        if kind == truth_of.BAD_BODY:
+            return api.post("/tickets", json={}, identity=None, authorization=spare)
+        if kind == truth_of.UNKNOWN:
+            return api.get(f"/tickets/{uuid.uuid4()}", identity=None, authorization=spare)
+        return api.get("/tickets", params={"limit": 1}, identity=None, authorization=spare)
+
     with api.session.raw_429():
-        for _ in range(target.rate_limit + SLACK):
-            response = api.get(
-                "/tickets",
-                params={"limit": 1},
-                identity=None,
-                authorization=f"Bearer {target.rate_limit_api_key}",
-            )
-            if response.status_code == 429:
-                return sent, response
-            sent.append(response)
+        spent = truth_of.spend(send, cap=2 * target.rate_limit + SLACK)
+        main_after = api.get("/tickets", params={"limit": 1}) if spent.refused else None
+    last = spent.last_refusal()
+    patient = None
+    if last is not None and last.wait is not None:
+        patient = truth_of.PatientRetry(lambda: send(truth_of.OK), last).start()
+    try:
+        yield Truth(spent, main_after, patient)
+    finally:
+        if patient is not None:
+            patient.cancel()
+
+
+def _refused(truth: Truth) -> Any:
+    """The first 429, or skip: the checks of the 429 itself say why there was none."""
+    if truth.spent.refused is None:
+        pytest.skip("the spare key was never refused (rate-limit-counts-every-status says so)")
+    return truth.spent.refused.response
+
+
+@first
+@check(
+    "rate-limit-counts-every-status",
+    "rate-limit",
+    "a fresh key is served its limit and no more, counting every authenticated answer alike: "
+    "a mix of 2xx, 400 and 404 until the 429 (assumption, part B 14)",
+)
+def test_counts_every_status(truth: Truth, expect: Expect, target: Settings) -> None:
+    spent = truth.spent
+    crossed = truth_of.crossed_minute(spent)
+    problem = truth_of.budget_problem(spent, target.rate_limit)
+    if problem and crossed and spent.refused is not None:
+        pytest.skip(
+            f"{crossed}: a fixed window may have restarted during it, so the count proves nothing"
+        )
+    last = spent.refused or (spent.served[-1] if spent.served else None)
     expect.that(
-        False,
-        f"the spare key must be refused within {target.rate_limit} + {SLACK} requests",
-        expected="429",
-        actual=f"{len(sent)} requests, none refused",
-        responses=sent[-1:],
+        problem is None,
+        "what counts against a key's budget (part B 14)",
+        expected=f"{target.rate_limit} requests served (every status counts), then 429",
+        actual=problem,
+        responses=[last.response] if last is not None else [],
     )
-    raise AssertionError("unreachable")
 
 
 @check(
     "rate-limit-429",
     "rate-limit",
-    "the request over the per-key limit gets 429, a positive integer Retry-After and the documented body",
+    "the request over the per-key limit gets 429, a positive integer Retry-After no longer than the window, and the documented body",
 )
-def test_rate_limited(exhausted: tuple[list[Any], Any], expect: Expect, target: Settings) -> None:
-    sent, refused = exhausted
+def test_rate_limited(truth: Truth, expect: Expect, target: Settings) -> None:
+    refused = truth.spent.refused
     expect.that(
-        len(sent) <= target.rate_limit,
-        f"at most {target.rate_limit} requests are served per window",
-        expected=f"<= {target.rate_limit}",
-        actual=len(sent),
-        responses=[refused],
+        refused is not None,
+        f"the spare key must be refused within 2 x {target.rate_limit} + {SLACK} requests",
+        expected="429",
+        actual=f"{len(truth.spent.served)} requests, none refused",
+        responses=[truth.spent.served[-1].response] if truth.spent.served else [],
     )
-    retry_after = refused.headers.get("Retry-After")
+    assert refused is not None
+    response = refused.response
+    retry_after = response.headers.get("Retry-After")
     expect.that(
         retry_after is not None and retry_after.strip().isdigit() and int(retry_after) >= 1,
         "Retry-After is present and a positive integer",
         expected="e.g. Retry-After: 60",
         actual=retry_after,
-        responses=[refused],
+        responses=[response],
     )
-    body = expect.json(refused, "429")
+    body = expect.json(response, "429")
     errors = _spec.validate("#/components/schemas/RateLimitError", body)
     expect.that(
         not errors,
         "the 429 body matches the spec's RateLimitError",
         expected="RateLimitError",
         actual=errors,
-        responses=[refused],
+        responses=[response],
     )
     expect.equal(
         body.get("limit"),
         target.rate_limit,
         "the body's limit is the enforced one (TIXALLO_RATE_LIMIT)",
-        responses=[refused],
+        responses=[response],
+    )
+    window = body.get("window_seconds")
+    expect.that(
+        isinstance(window, int) and refused.wait is not None and refused.wait <= window,
+        "Retry-After asks for no longer than the window: waiting one window always frees a budget",
+        expected=f"Retry-After <= window_seconds ({window})",
+        actual=f"Retry-After: {retry_after}",
+        responses=[response],
+    )
+
+
+@check(
+    "rate-limit-early-retry-refused",
+    "rate-limit",
+    "a client that retries before Retry-After has passed is refused again with 429",
+)
+def test_early_retry_refused(truth: Truth, expect: Expect, target: Settings) -> None:
+    refused = _refused(truth)
+    if len(truth.spent.served) < target.rate_limit:
+        pytest.skip(
+            "the key was served less than its limit, so requests of an earlier run may free budget "
+            "at any moment (rate-limit-counts-every-status reports the shortfall)"
+        )
+    problem = truth_of.early_problem(truth.spent)
+    wrong = next((a.response for a in truth.spent.early if a.status != 429), None)
+    expect.that(
+        problem is None,
+        f"{len(truth.spent.early)} retries sent at once after the 429 are all refused",
+        expected="429 every time",
+        actual=problem,
+        responses=[refused] + ([wrong] if wrong is not None else []),
     )
 
 
 @check(
     "rate-limit-per-key", "rate-limit", "spending one key's budget leaves other keys' budgets alone"
 )
-def test_budget_is_per_key(
-    exhausted: tuple[list[Any], Any], api: ApiClient, expect: Expect
-) -> None:
-    with api.session.raw_429():
-        response = api.get("/tickets", params={"limit": 1})
-    expect.status(response, 200, "the main key still works while the spare key is rate limited")
+def test_budget_is_per_key(truth: Truth, expect: Expect) -> None:
+    _refused(truth)
+    expect.status(
+        truth.main_after, 200, "the main key still works while the spare key is rate limited"
+    )
+
+
+@final
+@check(
+    "rate-limit-retry-after-honest",
+    "rate-limit",
+    "a client that waits what Retry-After says succeeds on its next request (waits at most one window, in standard and thorough)",
+)
+def test_retry_after_honest(truth: Truth, expect: Expect, budget: Budget) -> None:
+    refused = _refused(truth)
+    patient = truth.patient
+    if patient is None:
+        pytest.skip(
+            f"the 429 gave no usable Retry-After ({refused.headers.get('Retry-After')!r}): rate-limit-429 says so"
+        )
+    if patient.remaining() > budget.rate_limit_wait:
+        patient.cancel()
+        pytest.skip(
+            f"Retry-After asked for {patient.after.retry_after} s and {patient.remaining():.0f} s of it "
+            f"are left; the {budget.name} profile waits at most {budget.rate_limit_wait:g} s at its end: "
+            "run the standard profile to check it"
+        )
+    expect.that(
+        patient.wait(patient.remaining() + 30.0),
+        "the retry after Retry-After is answered",
+        expected="an answer",
+        actual="none within 30 s of its due time",
+        responses=[refused],
+    )
+    problem = patient.problem()
+    shown = [patient.after.response] + ([patient.answer.response] if patient.answer else [])
+    expect.that(
+        problem is None,
+        "a client that waits what Retry-After says succeeds",
+        expected="200",
+        actual=problem,
+        responses=shown,
+    )

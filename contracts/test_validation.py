@@ -9,7 +9,7 @@ import pytest
 from tixallo_qa.contracts import _spec
 from tixallo_qa.contracts._catalogue import check
 from tixallo_qa.contracts._expect import Expect
-from tixallo_qa.contracts._helpers import RUN_ID, create_ticket, ticket_body
+from tixallo_qa.contracts._helpers import RUN_ID, create_ticket, rejected, ticket_body
 from tixallo_qa.contracts._profiles import Budget
 from tixallo_qa.contracts._transport import ApiClient
 
@@ -28,27 +28,6 @@ def _value(field: str, length: int) -> str:
     if field == "customer_email":
         return _email_of_length(length)
     return ("b" * length) if length else ""
-
-
-def _rejected(expect: Expect, response: Any, field: str, what: str) -> None:
-    expect.status(response, 400, what)
-    body = expect.json(response, what)
-    errors = _spec.validate("#/components/schemas/ValidationError", body)
-    expect.that(
-        not errors,
-        f"{what}: the body is a ValidationError",
-        expected="ValidationError",
-        actual=errors,
-        responses=[response],
-    )
-    names = list((body.get("details") or {}).get("fieldErrors") or {})
-    expect.that(
-        field in names,
-        f"{what}: fieldErrors names {field}",
-        expected=field,
-        actual=names,
-        responses=[response],
-    )
 
 
 def _length_cases(component: str, all_boundaries: bool) -> list[tuple[str, int, bool]]:
@@ -87,7 +66,7 @@ def test_create_limits(api: ApiClient, expect: Expect, budget: Budget) -> None:
                 responses=[response],
             )
         else:
-            _rejected(expect, response, field, f"{what} breaks the spec")
+            rejected(expect, response, field, f"{what} breaks the spec")
 
 
 @check(
@@ -100,14 +79,14 @@ def test_create_required(api: ApiClient, expect: Expect, budget: Budget) -> None
     for field in required if budget.all_boundaries else required[-1:]:
         body = ticket_body(f"missing {field}")
         del body[field]
-        _rejected(expect, api.post("/tickets", json=body), field, f"createTicket without {field}")
-    _rejected(
+        rejected(expect, api.post("/tickets", json=body), field, f"createTicket without {field}")
+    rejected(
         expect,
         api.post("/tickets", json=ticket_body("bad email", customer_email="not-an-email")),
         "customer_email",
         "createTicket with customer_email 'not-an-email'",
     )
-    _rejected(
+    rejected(
         expect,
         api.post("/tickets", json=ticket_body("bad priority", priority="critical")),
         "priority",
@@ -135,8 +114,8 @@ def test_message_limits(
         if accepted:
             expect.status(response, 201, f"{what} is within the spec and must be accepted")
         else:
-            _rejected(expect, response, field, f"{what} breaks the spec")
-    _rejected(expect, api.post(path, json={}), "body", "addMessage without body")
+            rejected(expect, response, field, f"{what} breaks the spec")
+    rejected(expect, api.post(path, json={}), "body", "addMessage without body")
 
 
 @check(
@@ -150,4 +129,4 @@ def test_list_limit_bounds(api: ApiClient, expect: Expect) -> None:
     bounds = _spec.limit()
     for limit in (int(bounds["minimum"]) - 1, int(bounds["maximum"]) + 1):
         response = api.get("/tickets", params={"limit": limit})
-        _rejected(expect, response, "limit", f"listTickets with limit={limit} (outside the spec)")
+        rejected(expect, response, "limit", f"listTickets with limit={limit} (outside the spec)")

@@ -54,9 +54,14 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(name)
 
 
-def _parse_json(raw: bytes) -> Any:
+def _parse_json(raw: bytes, *, first_value_only: bool = False) -> Any:
     try:
-        value = json.loads(raw, parse_constant=_reject_constant)
+        if first_value_only:
+            # The validation-json-trailing fault: read one value, ignore whatever follows it.
+            decoder = json.JSONDecoder(parse_constant=_reject_constant)
+            value = decoder.raw_decode(raw.decode().lstrip())[0]
+        else:
+            value = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError):
         raise _NoJSON from None
     try:
@@ -82,6 +87,7 @@ class Api:
         self.tickets = Tickets(store, self.faults, default_priority=default_priority or "medium")
         self.dispatcher = dispatcher
         self.limiter = SlidingWindowLimiter(config.rate_limit, config.rate_window)
+        self.refused: dict[str, int] = {}  # 429s per bucket (the early-retry-served fault)
         self.in_flight = 0
 
     # -- responses -----------------------------------------------------------------------------
@@ -113,19 +119,23 @@ class Api:
             return self.error(401, "Invalid API key")
         return self.error(401, self.errors.unauthorized)
 
-    def invalid(self, exc: Invalid) -> Response:
+    def invalid(self, exc: Invalid, **extra: Any) -> Response:
         field_errors: Any = exc.field_errors
         if self.faults.on("validation-field-errors-shape"):
             field_errors = [
                 {"field": k, "message": m} for k, msgs in exc.field_errors.items() for m in msgs
             ]
         status = 422 if self.faults.on("validation-422") else 400
-        details = {"fieldErrors": field_errors, "formErrors": exc.form_errors}
+        details = {"fieldErrors": field_errors, "formErrors": exc.form_errors, **extra}
         return self.error(status, self.errors.invalid_input, details=details)
 
     def rate_limited(self) -> Response:
         # Retry-After and window_seconds are whole seconds; round up so waiting that long suffices.
         window = math.ceil(self.config.rate_window)
+        retry_after = window
+        if self.faults.on("ratelimit-retry-after-lie"):
+            share = self.faults.param("ratelimit-retry-after-lie", 0.1)
+            retry_after = max(1, math.ceil(self.config.rate_window * share))
         if self.faults.on("ratelimit-wrong-body"):
             body: dict[str, Any] = {"error": "Too many requests"}
         else:
@@ -134,7 +144,9 @@ class Api:
                 "limit": self.config.rate_limit,
                 "window_seconds": window,
             }
-        headers = {} if self.faults.on("ratelimit-no-retry-after") else {"Retry-After": str(window)}
+        headers = (
+            {} if self.faults.on("ratelimit-no-retry-after") else {"Retry-After": str(retry_after)}
+        )
         return JSONResponse(body, status_code=429, headers=headers)
 
     # -- the checks before an operation ----------------------------------------------------------
@@ -178,7 +190,12 @@ class Api:
             bucket = _SHARED if f.on("ratelimit-shared") else key_id
             also = _ANON if f.on("ratelimit-401-counted") else None
             if not self.limiter.hit(bucket, also=also):
-                return self.rate_limited()
+                self.refused[bucket] = self.refused.get(bucket, 0) + 1
+                every = int(f.param("ratelimit-early-retry-served", 2))
+                if not (f.on("ratelimit-early-retry-served") and self.refused[bucket] % every == 0):
+                    return self.rate_limited()
+            else:
+                request.state.rate_bucket = bucket
         return workspace_id
 
     async def body(self, request: Request) -> Any:
@@ -188,6 +205,9 @@ class Api:
         self, raw_id: str, workspace_id: str, *, other_workspace_ok: bool
     ) -> tuple[Any, ...] | None:
         """The ticket row visible to the workspace; a non-UUID id is simply unknown (part B 8)."""
+        if not _UUID.fullmatch(raw_id) and self.faults.on("errors-uuid-prefix"):
+            prefix = _UUID.match(raw_id)
+            raw_id = prefix.group(0) if prefix else raw_id
         if not _UUID.fullmatch(raw_id):
             if self.faults.on("errors-non-uuid-500"):
                 raise ValueError(f"badly formed ticket id {raw_id!r}")
@@ -225,13 +245,18 @@ class Api:
             limit += 1
         if (answer := await self._load_faults(read=True)) is not None:
             return answer
+        small = limit <= f.param("list-oldest-first-small", 3)
         rows = self.store.list_tickets(
             None if f.on("isolation-list-leaks") else admitted,
             limit,
             include_merged=f.on("list-merged-included"),
-            oldest_first=f.on("list-oldest-first"),
+            oldest_first=f.on("list-oldest-first") or (small and f.on("list-oldest-first-small")),
         )
-        return JSONResponse({"data": [self.tickets.ticket_json(r) for r in rows]})
+        if f.on("isolation-list-leak-small") and limit <= f.param("isolation-list-leak-small", 5):
+            leaked = self.store.newest_elsewhere(admitted)
+            if leaked is not None:
+                rows = [*rows[: limit - 1], leaked]
+        return JSONResponse({"data": [self.tickets.listed_json(r) for r in rows]})
 
     async def create_ticket(self, request: Request) -> Response:
         admitted = self.admit(request)
@@ -287,7 +312,12 @@ class Api:
         )
         if row is None or (merged(row) and self.faults.on("errors-merged-get-404")):
             return self.not_found()
-        return JSONResponse({"data": self.tickets.detail_json(row)})
+        headers = {}
+        if self.faults.on("notes-marker-in-header"):
+            notes = self.store.internal_notes(str(row[0]))
+            if notes:
+                headers["X-Ticket-Notes"] = " | ".join(notes)
+        return JSONResponse({"data": self.tickets.detail_json(row)}, headers=headers)
 
     async def add_message(self, request: Request) -> Response:
         admitted = self.admit(request)
@@ -301,12 +331,20 @@ class Api:
             if row is not None and merged(row):
                 return self.error(409, self.errors.merged)
         try:
-            fields = self.validators.add_message(await self.body(request))
+            raw = await request.body()
+            fields = self.validators.add_message(
+                _parse_json(raw, first_value_only=f.on("validation-json-trailing"))
+            )
         except _NoJSON:
             if f.on("validation-invalid-json-500"):
                 return self.server_error()
             return self.error(400, self.errors.invalid_json)
         except Invalid as exc:
+            if f.on("notes-marker-in-error"):
+                row = self.find_ticket(ticket_id, admitted, other_workspace_ok=other_ok)
+                notes = self.store.internal_notes(str(row[0])) if row is not None else []
+                if notes:
+                    return self.invalid(exc, ticket_notes=notes)
             return self.invalid(exc)
         if (answer := await self._load_faults(read=False)) is not None:
             return answer
@@ -342,6 +380,14 @@ class _Endpoint:
                 response = await handler(request)
             finally:
                 api.in_flight -= 1
+            uncounted = api.faults.param("ratelimit-status-not-counted", 400)
+            bucket = getattr(request.state, "rate_bucket", None)
+            if (
+                bucket is not None
+                and api.faults.on("ratelimit-status-not-counted")
+                and response.status_code == int(uncounted)
+            ):
+                api.limiter.refund(bucket)
         await response(scope, receive, send)
 
 

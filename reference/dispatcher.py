@@ -16,7 +16,7 @@ import httpx
 from tixallo_qa.core import signing
 from tixallo_qa.core.events import MESSAGE_CREATED, TICKET_CREATED
 from tixallo_qa.reference.faults import FaultSet
-from tixallo_qa.reference.store import Store
+from tixallo_qa.reference.store import Store, shift_ts
 
 log = logging.getLogger("reference.dispatcher")
 
@@ -40,6 +40,13 @@ def enqueue(store: Store, faults: FaultSet, workspace_id: str, payload: dict[str
         return 0
     if faults.on("webhook-payload-wrong-value"):
         payload = {**payload, "ticket_number": payload["ticket_number"] + 1}
+    if event_type == MESSAGE_CREATED and faults.on("webhook-author-agent"):
+        payload = {**payload, "author_type": "agent"}
+    if event_type == TICKET_CREATED and faults.on("webhook-timestamp-offset"):
+        hours = faults.param("webhook-timestamp-offset", 1)
+        payload = {**payload, "created_at": shift_ts(payload["created_at"], offset_hours=hours)}
+    if event_type == TICKET_CREATED and faults.on("webhook-subject-trimmed"):
+        payload = {**payload, "subject": payload["subject"].strip()}
     body: dict[str, Any] = payload
     if faults.on("webhook-payload-nested"):
         data = {k: v for k, v in payload.items() if k != "event_type"}

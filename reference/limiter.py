@@ -43,6 +43,12 @@ class SlidingWindowLimiter:
         log.append(now)
         return True
 
+    def refund(self, key: str) -> None:
+        """Forget the newest request of ``key`` (the status-not-counted fault)."""
+        log = self._logs.get(key)
+        if log:
+            log.pop()
+
     def record(self, key: str) -> None:
         """Log a request of ``key`` without checking it."""
         if self.limit > 0:

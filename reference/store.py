@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -129,6 +129,16 @@ def format_ts(epoch: float) -> str:
     """RFC 3339 UTC with millisecond precision and 'Z'."""
     return (
         datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
+
+
+def shift_ts(value: str, *, seconds: float = 0.0, offset_hours: float = 0.0) -> str:
+    """A timestamp moved by ``seconds`` and written with a UTC offset (faults only)."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00")) + timedelta(seconds=seconds)
+    if not offset_hours:
+        return format_ts(moment.timestamp())
+    return moment.astimezone(timezone(timedelta(hours=offset_hours))).isoformat(
+        timespec="milliseconds"
     )
 
 
@@ -365,6 +375,14 @@ class Store:
             sql += " WHERE " + " AND ".join(where)
         sql += f" ORDER BY created_at {order}, ticket_number {order} LIMIT ?"
         return self.conn.execute(sql, (*params, limit)).fetchall()
+
+    def newest_elsewhere(self, workspace_id: str) -> tuple[Any, ...] | None:
+        """The newest ticket of any other workspace (for the list-leak fault)."""
+        return self.conn.execute(
+            f"SELECT {TICKET_COLUMNS} FROM tickets WHERE workspace_id != ? AND merged_into IS NULL "
+            "ORDER BY created_at DESC, ticket_number DESC LIMIT 1",
+            (workspace_id,),
+        ).fetchone()
 
     def messages(self, ticket_id: str, *, include_internal: bool = False) -> list[tuple[Any, ...]]:
         """(id, author_type, body, created_at, internal) oldest first."""

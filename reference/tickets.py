@@ -8,7 +8,7 @@ from tixallo_qa.core import events
 from tixallo_qa.core.events import MESSAGE_CREATED, TICKET_CREATED
 from tixallo_qa.reference.dispatcher import enqueue
 from tixallo_qa.reference.faults import FaultSet
-from tixallo_qa.reference.store import TICKET_FIELDS, Store, new_id
+from tixallo_qa.reference.store import TICKET_FIELDS, Store, new_id, shift_ts
 
 # What a ticket created through the API is (public-docs part B 5); the spec leaves these open.
 STATUS_NEW = "new"
@@ -81,6 +81,9 @@ class Tickets:
             )
             if number is None:
                 number = self.store.next_ticket_number(workspace_id)
+                every = int(f.param("ticket-number-reused", 7))
+                if f.on("ticket-number-reused") and number > 1 and number % every == 0:
+                    number -= 1
             else:
                 self.store.set_ticket_counter(workspace_id, number)
             ticket = {
@@ -132,12 +135,11 @@ class Tickets:
             message = {"id": message_id, "author_type": author, "body": body, "created_at": now}
             if emit:
                 ticket = {"id": ticket_id, "ticket_number": int(row[1])}
-                enqueue(
-                    self.store,
-                    self.faults,
-                    workspace_of(row),
-                    events.payload(MESSAGE_CREATED, ticket, message),
-                )
+                payload = events.payload(MESSAGE_CREATED, ticket, message)
+                notes = self.store.internal_notes(ticket_id)
+                if notes and self.faults.on("notes-marker-in-webhook"):
+                    payload["internal_notes"] = notes
+                enqueue(self.store, self.faults, workspace_of(row), payload)
         return message
 
     def add_note(self, ticket_id: str, body: str) -> str:
@@ -173,6 +175,21 @@ class Tickets:
                     data["description"] = "\n\n".join([data["description"], *notes])
         return data
 
+    def listed_json(self, row: tuple[Any, ...]) -> dict[str, Any]:
+        """A ticket as an entry of the list (where the list-only faults live)."""
+        data = self.ticket_json(row)
+        f = self.faults
+        if f.on("list-subject-truncated"):
+            data["subject"] = data["subject"][: int(f.param("list-subject-truncated", 100))]
+        if f.on("list-priority-capitalized"):
+            data["priority"] = data["priority"].capitalize()
+        if f.on("list-updated-at-stale"):
+            data["updated_at"] = data["created_at"]
+        if f.on("list-updated-before-created"):
+            before = -f.param("list-updated-before-created", 1)
+            data["updated_at"] = shift_ts(data["created_at"], seconds=before)
+        return data
+
     def message_json(self, message: dict[str, Any]) -> dict[str, Any]:
         if self.faults:
             return {**message, "created_at": self._ts(message["created_at"])}
@@ -194,6 +211,19 @@ class Tickets:
                     {"id": mid, "author_type": author, "body": body, "created_at": created_at}
                 )
             )
+        if f.on("roundtrip-author-agent-older"):
+            # Posted messages (after the description) other than the newest one.
+            for m in messages[1:-1]:
+                m["author_type"] = AUTHOR_AGENT
+        if messages and f.on("roundtrip-message-before-ticket"):
+            early = -f.param("roundtrip-message-before-ticket", 2)
+            messages[0]["created_at"] = shift_ts(data["created_at"], seconds=early)
+        if f.on("roundtrip-message-offset"):
+            hours = f.param("roundtrip-message-offset", 2)
+            for m in messages:
+                m["created_at"] = shift_ts(m["created_at"], offset_hours=hours)
+        if data["priority"] == "urgent" and f.on("roundtrip-get-priority-urgent"):
+            data["priority"] = "high"
         if f.on("roundtrip-messages-newest-first"):
             messages.reverse()
         data["messages"] = messages

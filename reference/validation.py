@@ -56,6 +56,24 @@ class FieldRule:
     email: bool = False
     enum: tuple[str, ...] | None = None
     default: str | None = None
+    # Lenient readings, planted by faults only: enum ignoring case and spaces, numbers and
+    # booleans taken as text, an email's display-name form.
+    fold: bool = False
+    coerce: bool = False
+    display_name: bool = False
+
+    def prepare(self, value: object) -> object:
+        """The value as a lenient parser would read it (unchanged unless a fault is planted)."""
+        if self.coerce and isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        if self.coerce and isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, str) and self.fold and self.enum is not None:
+            return value.strip().lower()
+        if isinstance(value, str) and self.display_name:
+            inside = re.fullmatch(r"[^<>]*<([^<>]+)>\s*", value)
+            return inside.group(1) if inside else value
+        return value
 
     def check(self, value: str) -> list[str]:
         errors = []
@@ -127,7 +145,7 @@ class BodyValidator:
                 elif rule.default is not None:
                     clean[rule.name] = rule.default
                 continue
-            value = body[rule.name]
+            value = rule.prepare(body[rule.name])
             if not isinstance(value, str):
                 errors[rule.name] = [f"Expected string, received {_js_type(value)}"]
                 continue
@@ -149,10 +167,40 @@ class LimitRule:
     maximum: int
     default: int
     clamp: bool = False  # only the validation-limit-bounds fault sets it
+    lenient: str | None = None  # "parse-int", "number" or "int": a fault's lenient reading
+
+    def _lenient(self, raw: str) -> str | None:
+        """``raw`` as the planted lenient parser reads it, as ASCII digits (None: it reads nothing)."""
+        if self.lenient == "parse-int":
+            # JavaScript's parseInt: leading space and sign, then digits; the rest is ignored.
+            m = re.match(r"\s*([+-]?[0-9]+)", raw)
+            return m.group(1) if m else None
+        if self.lenient == "number":
+            # JavaScript's Number(): "" is 0 (so the default here), hex, decimals and exponents.
+            text = raw.strip()
+            if not text:
+                return str(self.default)
+            try:
+                number = int(text, 16) if text.lower().startswith("0x") else float(text)
+            except ValueError:
+                return None
+            if "_" in text or not math.isfinite(number) or number != int(number):
+                return None
+            return str(int(number))
+        if self.lenient == "int":
+            # Python's int(): other scripts' digits, underscores, surrounding space, a sign.
+            try:
+                return str(int(raw))
+            except ValueError:
+                return None
+        return None
 
     def parse(self, raw: str | None) -> int:
         if raw is None:
             return self.default
+        read = self._lenient(raw) if self.lenient else None
+        if read is not None:
+            raw = read
         if not _INTEGER.fullmatch(raw):
             try:
                 number = float(raw)
@@ -252,4 +300,16 @@ def build_validators(faults: FaultSet | None = None) -> Validators:
         limit_rule = replace(limit_rule, default=10)
     if faults.on("validation-limit-bounds"):
         limit_rule = replace(limit_rule, clamp=True)
+    if faults.on("validation-limit-parse-int"):
+        limit_rule = replace(limit_rule, lenient="parse-int")
+    if faults.on("validation-limit-number"):
+        limit_rule = replace(limit_rule, lenient="number")
+    if faults.on("validation-limit-unicode"):
+        limit_rule = replace(limit_rule, lenient="int")
+    if faults.on("validation-priority-case"):
+        create = _tweak(create, "priority", fold=True)
+    if faults.on("validation-name-coerced"):
+        create = _tweak(create, "customer_name", coerce=True)
+    if faults.on("validation-email-display-name"):
+        create = _tweak(create, "customer_email", display_name=True)
     return Validators(BodyValidator(create), BodyValidator(message), limit_rule, error_strings())

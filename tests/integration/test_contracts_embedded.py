@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def reference() -> Iterator[Target]:
-    running = Target.start(Settings(profile="smoke"), pool_size=50)
+    # A short rate-limit window, so the smoke profile waits out a Retry-After at its end.
+    running = Target.start(Settings(profile="smoke"), pool_size=50, rate_window=10)
     try:
         yield running
     finally:

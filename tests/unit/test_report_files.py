@@ -108,7 +108,7 @@ def test_junit_without_suite_file_is_built_from_the_checks(tmp_path: Path) -> No
 
 def test_junit_records_run_errors(tmp_path: Path) -> None:
     record = RunRecord(
-        target="t", embedded=True, profile="smoke", errors=["start: EmbeddedError: port taken"]
+        target="t", embedded=True, profile="smoke", errors=["start: TargetError: port taken"]
     )
     root = ET.fromstring(merged_junit(record, None).split("\n", 1)[1])
     assert root.get("errors") == "1"

@@ -67,6 +67,7 @@ def run_contracts(
         faults=faults,
         pool_size=budgets.pool_size,
         webhook_retries=budgets.webhook_retries,
+        rate_window=budgets.rate_window,
     ) as running:
         settings = running.settings
         result = run_suite(

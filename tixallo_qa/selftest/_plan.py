@@ -41,6 +41,9 @@ class Budgets:
     # late-webhook fault (15 s) stays far outside it.
     webhook_timeout: float = 3.0
     webhook_retries: str = "0.3,1,2"
+    # The deployments' rate-limit window: short, so the smoke profile (which waits at most 15 s
+    # at its end) still sees whether a client that waits what Retry-After says is served.
+    rate_window: float = 10.0
     suite_timeout: float = 300.0
     load_seconds: float = 8.0
     # More than the smoke profile's 10 generated examples per operation, and the coverage phase
@@ -55,7 +58,8 @@ class Budgets:
             "ours": (
                 f"contract suite, '{self.profile}' profile, every check against every fault; "
                 f"pool of {self.pool_size} keys at the deployment's 60/min per key; "
-                f"TIXALLO_WEBHOOK_TIMEOUT={self.webhook_timeout:g} s, webhook retries {self.webhook_retries} s"
+                f"TIXALLO_WEBHOOK_TIMEOUT={self.webhook_timeout:g} s, webhook retries {self.webhook_retries} s; "
+                f"a rate-limit window of {self.rate_window:g} s (60 requests per key in it)"
             ),
             "load": (
                 f"for load-family faults and the faithful deployment: a {self.load_seconds:g} s "
