@@ -13,9 +13,8 @@ from urllib.parse import urlsplit
 import requests
 
 from tixallo_qa.contracts._exchanges import Exchange
+from tixallo_qa.core.events import MESSAGE_CREATED, TICKET_CREATED
 
-TICKET_CREATED = "ticket.created"
-MESSAGE_CREATED = "ticket.message.created"
 _TICKETS = re.compile(r"^/tickets/?$")
 _MESSAGES = re.compile(r"^/tickets/(?P<ticket_id>[^/]+)/messages/?$")
 

@@ -23,10 +23,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from tixallo_qa.contracts import _spec
 from tixallo_qa.contracts._curl import describe, truncate
 from tixallo_qa.contracts._exchanges import Exchange
-from tixallo_qa.contracts._ledger import MESSAGE_CREATED, TICKET_CREATED
 from tixallo_qa.contracts._time import instant, is_rfc3339, is_utc
 from tixallo_qa.contracts._transport import MAIN, OTHER
 from tixallo_qa.core import spec
+from tixallo_qa.core.events import MESSAGE_CREATED, TICKET_CREATED
 from tixallo_qa.core.redact import Redactor
 
 

@@ -38,13 +38,6 @@ def limit() -> dict[str, Any]:
     return spec.limit_parameter()
 
 
-def webhook_properties(event_type: str) -> list[str]:
-    """Payload fields of an event type, in the spec's order."""
-    pointer = spec.webhook_pointer(event_type)
-    name = pointer.rsplit("/", 1)[-1]
-    return list(spec.component(name)["properties"])
-
-
 def validate(pointer: str, instance: Any) -> list[str]:
     """Every way ``instance`` breaks the schema at ``pointer`` (empty when valid)."""
     return [

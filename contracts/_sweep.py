@@ -9,17 +9,17 @@ from typing import Any
 
 from tixallo_qa.contracts import _spec
 from tixallo_qa.contracts._curl import curl_command
-from tixallo_qa.contracts._ledger import MESSAGE_CREATED, TICKET_CREATED, Created, Ledger
+from tixallo_qa.contracts._ledger import Created, Ledger
 from tixallo_qa.contracts._state import SuiteState
 from tixallo_qa.contracts._time import same_instant
 from tixallo_qa.contracts._transport import MAIN, OTHER
+from tixallo_qa.core import events
+from tixallo_qa.core.events import MESSAGE_CREATED, TICKET_CREATED
 from tixallo_qa.webhook_sink.client import Event, SinkClient
 
 CATEGORIES = ("delivery", "signature", "payload", "double-fire", "unexpected")
 SHOWN = 8
 POLL = 0.25
-# Payload fields named differently from the API's fields of the same object.
-API_NAME = {"ticket_id": "id", "message_id": "id"}
 
 
 @dataclass
@@ -41,43 +41,33 @@ class Sweep:
         raise AssertionError(f"{head}\n\n{shown}{more}")
 
 
-def _key(
-    event_type: str | None, ticket_id: str | None, message_id: str | None
-) -> tuple[str | None, str | None]:
-    return (event_type, message_id if event_type == MESSAGE_CREATED else ticket_id)
+def _key(event: Event) -> str | None:
+    return events.event_key(event.event_type, event.ticket_id, event.message_id)
 
 
-def _created_key(created: Created) -> tuple[str | None, str | None]:
-    return _key(created.event_type, created.ticket_id, created.message_id)
+def _created_key(created: Created) -> str | None:
+    return events.event_key(created.event_type, created.ticket_id, created.message_id)
 
 
 def _wait_for_all(
-    sink: SinkClient, baseline: int, expected: set[tuple[str | None, str | None]], deadline: float
+    sink: SinkClient, baseline: int, expected: set[str | None], deadline: float
 ) -> list[Event]:
     """Poll the sink until every expected event arrived or the deadline (wall clock) passed."""
     while True:
-        events = sink.events(since=baseline, limit=10_000)
-        seen = {_key(e.event_type, e.ticket_id, e.message_id) for e in events}
+        deliveries = sink.events(since=baseline, limit=10_000)
+        seen = {_key(e) for e in deliveries}
         if expected <= seen or time.time() >= deadline:
-            return events
+            return deliveries
         time.sleep(min(POLL, max(0.0, deadline - time.time())))
 
 
 def _expected_payload(created: Created, ledger: Ledger) -> dict[str, Any]:
-    """The payload fields the API's answer fixes, named as the spec's webhook schema names them."""
-    expected: dict[str, Any] = {}
-    for name in _spec.webhook_properties(created.event_type):
-        if name == "event_type":
-            expected[name] = created.event_type
-        elif name == "ticket_id":
-            expected[name] = created.ticket_id
-        elif name in created.data or name in API_NAME:
-            expected[name] = created.data.get(API_NAME.get(name, name))
-        else:
-            ticket = ledger.ticket(created.ticket_id)
-            if ticket is not None and name in ticket.data:
-                expected[name] = ticket.data[name]
-    return expected
+    """The payload the API's answers fix (the ticket's, and the message's for a message event)."""
+    if created.event_type == TICKET_CREATED:
+        return events.payload(TICKET_CREATED, created.data)
+    ticket = ledger.ticket(created.ticket_id)
+    known = ticket.data if ticket is not None else {"id": created.ticket_id}
+    return events.payload(created.event_type, known, created.data)
 
 
 def _describe(created: Created, state: SuiteState) -> str:
@@ -90,13 +80,13 @@ def collect(sink: SinkClient, ledger: Ledger, baseline: int, timeout: float, sta
     creates = [c for c in ledger if c.identity == MAIN]
     expected = {_created_key(c) for c in creates}
     deadline = max((c.action_time for c in creates), default=time.time()) + timeout + 0.5
-    events = _wait_for_all(sink, baseline, expected, deadline)
+    deliveries = _wait_for_all(sink, baseline, expected, deadline)
     if state.oracles is not None:
-        state.oracles.observe_events(events)
-    sweep = Sweep(creates=len(creates), events=len(events))
-    by_key: dict[tuple[str | None, str | None], list[Event]] = defaultdict(list)
-    for event in events:
-        by_key[_key(event.event_type, event.ticket_id, event.message_id)].append(event)
+        state.oracles.observe_events(deliveries)
+    sweep = Sweep(creates=len(creates), events=len(deliveries))
+    by_key: dict[str | None, list[Event]] = defaultdict(list)
+    for event in deliveries:
+        by_key[_key(event)].append(event)
     problems = sweep.problems
 
     for created in creates:

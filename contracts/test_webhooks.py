@@ -7,9 +7,10 @@ import pytest
 from tixallo_qa.contracts._catalogue import check, final
 from tixallo_qa.contracts._expect import Expect
 from tixallo_qa.contracts._helpers import create_ticket, require, ticket_body, unique
-from tixallo_qa.contracts._ledger import MESSAGE_CREATED, TICKET_CREATED, Ledger
+from tixallo_qa.contracts._ledger import Ledger
 from tixallo_qa.contracts._sweep import Sweep, collect
 from tixallo_qa.contracts._transport import MAIN, OTHER, ApiClient
+from tixallo_qa.core.events import MESSAGE_CREATED, TICKET_CREATED
 from tixallo_qa.core.settings import Settings
 from tixallo_qa.webhook_sink.client import SinkClient
 

@@ -8,7 +8,8 @@ import pytest
 import requests
 
 from tixallo_qa.contracts._exchanges import Exchange, ExchangeLog
-from tixallo_qa.contracts._ledger import MESSAGE_CREATED, TICKET_CREATED, Ledger
+from tixallo_qa.contracts._ledger import Ledger
+from tixallo_qa.core.events import MESSAGE_CREATED, TICKET_CREATED
 
 pytestmark = pytest.mark.unit
 

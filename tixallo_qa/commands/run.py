@@ -445,12 +445,14 @@ class _Run:
                 since = page[-1].seq
         except Exception as exc:  # the export is best effort: the run's verdict does not rest on it
             self.record.notes.append(f"the sink's events could not be exported: {exc}")
-        first: dict[tuple[str | None, str | None], float] = {}
+        from tixallo_qa.core.events import accepted, event_key
+
+        first: dict[str | None, float] = {}
         verdicts: dict[str, int] = {}
         for e in events:
             verdicts[e.verdict] = verdicts.get(e.verdict, 0) + 1
-            if e.verdict == "valid" and 200 <= e.status < 300 and e.lag is not None:
-                key = (e.event_type, e.message_id or e.ticket_id)
+            if accepted(e.verdict, e.status) and e.lag is not None:
+                key = event_key(e.event_type, e.ticket_id, e.message_id)
                 first[key] = min(first.get(key, e.lag), e.lag)
         self.record.webhook_verdicts = verdicts
         self.record.webhook_lags = list(first.values()) or self.suite_lags
