@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from load.percentiles import summarize
+from tixallo_qa.core.histogram import summarize
 
 EVENT_OF_KIND = {"ticket": "ticket.created", "message": "ticket.message.created"}
 _KEY_FIELD = {"ticket.created": "ticket_id", "ticket.message.created": "message_id"}
@@ -50,8 +50,10 @@ class EventTypeAccount:
     lost: int = 0
     double_fires: int = 0
     retries: int = 0
+    late: int = 0  # delivered, but later than the webhook timeout after the create
     lags_ms: list[float] = field(default_factory=list)
     lost_ids: list[str] = field(default_factory=list)
+    late_ids: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         lag = summarize(self.lags_ms)
@@ -59,10 +61,12 @@ class EventTypeAccount:
             "expected": self.expected,
             "delivered": self.delivered,
             "lost": self.lost,
+            "late": self.late,
             "double_fires": self.double_fires,
             "retries": self.retries,
             "lag_ms": lag,
             "lost_sample": self.lost_ids[:SAMPLE],
+            "late_sample": self.late_ids[:SAMPLE],
         }
 
 
@@ -75,6 +79,7 @@ class Accounting:
         0  # accepted deliveries about ids this run did not create (or did not see acknowledged)
     )
     rejected: int = 0  # deliveries the sink refused (bad signature, stale, malformed)
+    late_after_ms: float | None = None
 
     @property
     def expected(self) -> int:
@@ -93,6 +98,10 @@ class Accounting:
         return sum(a.double_fires for a in self.by_type.values())
 
     @property
+    def late(self) -> int:
+        return sum(a.late for a in self.by_type.values())
+
+    @property
     def lags_ms(self) -> list[float]:
         return [lag for a in self.by_type.values() for lag in a.lags_ms]
 
@@ -101,6 +110,8 @@ class Accounting:
             "expected": self.expected,
             "delivered": self.delivered,
             "lost": self.lost,
+            "late": self.late,
+            "late_after_ms": self.late_after_ms,
             "double_fires": self.double_fires,
             "retries": sum(a.retries for a in self.by_type.values()),
             "unexpected": self.unexpected,
@@ -110,8 +121,16 @@ class Accounting:
         }
 
 
-def join(created: Iterable[Mapping[str, Any]], events: Iterable[Mapping[str, Any]]) -> Accounting:
-    """Match every created record to its deliveries: lag, loss, double fires (distinct delivery ids)."""
+def join(
+    created: Iterable[Mapping[str, Any]],
+    events: Iterable[Mapping[str, Any]],
+    *,
+    late_after_ms: float | None = None,
+) -> Accounting:
+    """Match every created record to its deliveries: lag, loss, lateness, double fires (delivery ids).
+
+    A delivery that arrived, but more than ``late_after_ms`` after its create, is counted late.
+    """
     deliveries: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     rejected = 0
     for event in events:
@@ -138,7 +157,11 @@ def join(created: Iterable[Mapping[str, Any]], events: Iterable[Mapping[str, Any
             continue
         account.delivered += 1
         first = min(float(e["received_at"]) for e in got)
-        account.lags_ms.append(max(0.0, first - float(record["acked_at"])) * 1000.0)
+        lag = max(0.0, first - float(record["acked_at"])) * 1000.0
+        account.lags_ms.append(lag)
+        if late_after_ms is not None and lag > late_after_ms:
+            account.late += 1
+            account.late_ids.append(key[1])
         ids = [e.get("delivery_id") for e in got]
         if None in ids:
             # Without delivery ids a retry cannot be told from a second event: count them all.
@@ -149,4 +172,5 @@ def join(created: Iterable[Mapping[str, Any]], events: Iterable[Mapping[str, Any
             account.retries += len(ids) - len(set(ids))
     result.unexpected = sum(len(v) for k, v in deliveries.items() if k not in seen)
     result.rejected = rejected
+    result.late_after_ms = late_after_ms
     return result

@@ -61,8 +61,9 @@ class Tickets:
         *,
         emit: bool = True,
         number: int | None = None,
+        copies: int = 1,
     ) -> dict[str, Any]:
-        """Create a ticket from validated fields; ``number`` is only forced by the race fault."""
+        """Create a ticket from validated fields; ``number`` and ``copies`` only serve load faults."""
         f = self.faults
         subject = fields["subject"]
         if f.on("roundtrip-subject-trimmed"):
@@ -101,7 +102,9 @@ class Tickets:
                     ticket["id"], AUTHOR_CUSTOMER, ticket["description"], now
                 )
             if emit:
-                enqueue(self.store, f, workspace_id, "ticket.created", created_payload(ticket))
+                enqueue(
+                    self.store, f, workspace_id, "ticket.created", created_payload(ticket), copies
+                )
                 if message_id and f.on("webhook-description-message-event"):
                     message = {
                         "id": message_id,
@@ -118,13 +121,21 @@ class Tickets:
                     )
         return ticket
 
-    def add_message(self, row: tuple[Any, ...], body: str, *, emit: bool = True) -> dict[str, Any]:
-        """Append a public customer message; updated_at follows the newest message."""
+    def add_message(
+        self,
+        row: tuple[Any, ...],
+        body: str,
+        *,
+        emit: bool = True,
+        copies: int = 1,
+        backdate: float = 0.0,
+    ) -> dict[str, Any]:
+        """Append a public customer message; ``copies`` and ``backdate`` only serve load faults."""
         author = (
             AUTHOR_AGENT if self.faults.on("roundtrip-message-author-agent") else AUTHOR_CUSTOMER
         )
         with self.store.tx():
-            now = self.store.now()
+            now = self.store.past(backdate) if backdate else self.store.now()
             ticket_id = str(row[0])
             message_id = self.store.insert_message(ticket_id, author, body, now)
             self.store.touch_ticket(ticket_id, now)
@@ -136,6 +147,7 @@ class Tickets:
                     workspace_of(row),
                     "ticket.message.created",
                     message_payload(ticket_id, int(row[1]), message),
+                    copies,
                 )
         return message
 

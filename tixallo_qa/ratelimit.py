@@ -76,6 +76,20 @@ class KeyPool:
             self._sent[best].append(slot)
             return Reservation(best, max(0.0, slot - now))
 
+    def reserve_spread(self, n: int) -> list[Reservation]:
+        """Reserve ``n`` slots for requests sent at once, spread over the keys that free first."""
+        with self._lock:
+            now = self._clock()
+            out: list[Reservation] = []
+            while len(out) < n:
+                # One slot per key per round, so a burst uses as many keys as it can.
+                ranked = sorted(self._keys, key=lambda k: self._slot(k, now))
+                for key in ranked[: n - len(out)]:
+                    slot = self._slot(key, now)
+                    self._sent[key].append(slot)
+                    out.append(Reservation(key, max(0.0, slot - now)))
+            return out
+
     def penalize(self, key: str, retry_after: float) -> None:
         """The server answered 429 for ``key``: rest it for ``retry_after`` seconds."""
         with self._lock:

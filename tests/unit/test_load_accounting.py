@@ -88,3 +88,21 @@ def test_deliveries_without_ids_cannot_be_retries() -> None:
         ],
     )
     assert result.double_fires == 1
+
+
+def test_late_deliveries_are_counted_and_the_tail_summarised() -> None:
+    created = [_ticket(f"t{i}") for i in range(100)]
+    events = [_event("ticket.created", f"t{i}", at=100.002, delivery=f"d{i}") for i in range(97)]
+    events += [
+        _event("ticket.created", "t97", at=103.0, delivery="x"),  # 3 s: in the tail, not late
+        _event("ticket.created", "t98", at=112.0, delivery="y"),  # 12 s: later than 10 s
+        _event("ticket.created", "t99", at=125.0, delivery="z"),
+    ]
+    result = join(created, events, late_after_ms=10_000).as_dict()
+    assert result["late"] == 2 and result["lost"] == 0 and result["late_after_ms"] == 10_000
+    assert result["by_event_type"]["ticket.created"]["late_sample"] == ["t98", "t99"]
+    lag = result["lag_ms"]
+    assert lag["p50"] == pytest.approx(2.0, abs=0.01) and lag["p95"] == pytest.approx(2.0, abs=0.01)
+    # Three slow events in a hundred: the p95 hides them, the p99 and the maximum do not.
+    assert lag["p99"] == pytest.approx(12_000, abs=1) and lag["max"] == pytest.approx(25_000, abs=1)
+    assert join(created, events).late == 0  # no timeout given: nothing is late

@@ -76,7 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     model.add_argument(
         "--task-weights",
-        metavar="create=3,message=2,list=1,get=3",
+        metavar="create=3,message=2,list=2,get=3",
         help="mix of each user type's tasks",
     )
     model.add_argument(
