@@ -326,7 +326,9 @@ class Api:
                 crowd = self.creates_in_flight
             finally:
                 self.creates_in_flight -= 1
-        ticket = self.tickets.create(admitted, fields, number=number, copies=await self._webhook_copies())
+        ticket = self.tickets.create(
+            admitted, fields, number=number, copies=await self._webhook_copies()
+        )
         other, self.last_subject = self.last_subject, ticket["subject"]
         if lose and crowd > f.param("load-lost-create-under-concurrency", 4):
             self.store.forget_ticket(ticket["id"])  # acknowledged below, never stored

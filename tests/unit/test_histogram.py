@@ -41,7 +41,9 @@ def test_bad_percentile_is_refused() -> None:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_histogram_percentiles_are_the_true_ones_within_a_tenth_of_a_percent(seed: int) -> None:
     rng = random.Random(seed)
-    values = [rng.lognormvariate(2.0, 1.2) for _ in range(5000)] + [rng.uniform(250, 350) for _ in range(300)]
+    values = [rng.lognormvariate(2.0, 1.2) for _ in range(5000)] + [
+        rng.uniform(250, 350) for _ in range(300)
+    ]
     hist = Histogram()
     for v in values:
         hist.record(v)

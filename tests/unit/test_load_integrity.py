@@ -38,7 +38,13 @@ def _message(tid: str, mid: str, sent_at: float, acked_at: float, **extra: Any) 
 
 
 def _listed(mid: str, at: str = "2026-01-01T00:00:01.000Z", **changes: Any) -> dict[str, Any]:
-    return {"id": mid, "body": f"body {mid}", "author_type": "customer", "created_at": at, **changes}
+    return {
+        "id": mid,
+        "body": f"body {mid}",
+        "author_type": "customer",
+        "created_at": at,
+        **changes,
+    }
 
 
 def _fetched(number: int, *messages: dict[str, Any], **changes: Any) -> dict[str, Any]:
@@ -61,7 +67,9 @@ def test_reading_order_puts_concurrent_writes_first_and_spreads_the_rest() -> No
     tickets = [_ticket(f"t{i}", i) for i in range(6)] + [_ticket("burst", 9, burst=True)]
     messages = {"t3": [_message("t3", "m", 1, 2, burst=True)], "t5": [_message("t5", "n", 1, 2)]}
     order = [t["ticket_id"] for t in reading_order(tickets, messages)]
-    assert order[:3] == ["t3", "burst", "t5"] and sorted(order) == sorted(t["ticket_id"] for t in tickets)
+    assert order[:3] == ["t3", "burst", "t5"] and sorted(order) == sorted(
+        t["ticket_id"] for t in tickets
+    )
 
 
 def test_compare_reports_each_difference() -> None:
@@ -85,14 +93,28 @@ def test_compare_reports_each_difference() -> None:
 def test_order_is_asserted_only_where_one_write_happened_before_the_other() -> None:
     ticket = _ticket("a", 7)
     # m1 acknowledged (1.1) before m2 was sent (2.0); m3 overlapped m2 (sent 2.05 < acked 2.1).
-    posted = [_message("a", "m1", 1.0, 1.1), _message("a", "m2", 2.0, 2.1), _message("a", "m3", 2.05, 2.2)]
+    posted = [
+        _message("a", "m1", 1.0, 1.1),
+        _message("a", "m2", 2.0, 2.1),
+        _message("a", "m3", 2.05, 2.2),
+    ]
     concurrent = _fetched(7, _listed("m1", "t1"), _listed("m3", "t2"), _listed("m2", "t3"))
     assert not compare(ticket, posted, concurrent).order  # m2/m3 overlapped: either order
-    swapped = _fetched(7, _listed("m2", "2026-01-01T00:00:01Z"), _listed("m1", "2026-01-01T00:00:02Z"), _listed("m3", "2026-01-01T00:00:03Z"))
+    swapped = _fetched(
+        7,
+        _listed("m2", "2026-01-01T00:00:01Z"),
+        _listed("m1", "2026-01-01T00:00:02Z"),
+        _listed("m3", "2026-01-01T00:00:03Z"),
+    )
     found = compare(ticket, posted, swapped)
     assert len(found.order) == 1 and "m2" in found.order[0]
     # Same timestamp (seconds precision): the deployment may list them either way.
-    tie = _fetched(7, _listed("m2", "2026-01-01T00:00:01Z"), _listed("m1", "2026-01-01T00:00:01.000Z"), _listed("m3", "2026-01-01T00:00:03Z"))
+    tie = _fetched(
+        7,
+        _listed("m2", "2026-01-01T00:00:01Z"),
+        _listed("m1", "2026-01-01T00:00:01.000Z"),
+        _listed("m3", "2026-01-01T00:00:03Z"),
+    )
     assert not compare(ticket, posted, tie).order
     # Clocks of different load machines are never compared.
     other = [posted[0], {**posted[1], "proc": "p2"}]
@@ -111,11 +133,17 @@ def _target(answer: Callable[[str, int], httpx.Response]) -> tuple[httpx.MockTra
 
 def test_every_ticket_and_message_is_read_back_and_lost_writes_found() -> None:
     tickets = [_ticket(f"t{i}", i) for i in range(30)]
-    posted = [_message("t3", "m1", 1.0, 1.1), _message("t3", "m2", 2.0, 2.1), _message("t4", "m3", 1, 2)]
+    posted = [
+        _message("t3", "m1", 1.0, 1.1),
+        _message("t3", "m2", 2.0, 2.1),
+        _message("t4", "m3", 1, 2),
+    ]
 
     def answer(tid: str, n: int) -> httpx.Response:
         if n == 1:
-            return httpx.Response(429, headers={"Retry-After": "60"}, json={"error": "Rate limit exceeded"})
+            return httpx.Response(
+                429, headers={"Retry-After": "60"}, json={"error": "Rate limit exceeded"}
+            )
         if tid == "t7":
             return httpx.Response(404, json={"error": "Not found"})
         number = int(tid[1:])
@@ -153,7 +181,9 @@ def test_a_rate_limited_read_back_stops_at_its_budget_and_says_so() -> None:
 
 def test_read_back_can_be_limited_or_switched_off() -> None:
     tickets = [_ticket(f"t{i}", i) for i in range(10)]
-    transport, _ = _target(lambda tid, n: httpx.Response(200, content=json.dumps({"data": _fetched(int(tid[1:]))})))
+    transport, _ = _target(
+        lambda tid, n: httpx.Response(200, content=json.dumps({"data": _fetched(int(tid[1:]))}))
+    )
     some = read_back("http://x/api/v1", KEYS, 0, tickets, limit=4, transport=transport)
     assert some.checked == 4 and some.unread == 6 and "--readback-sample 4" in some.unread_reason
     off = read_back("http://x/api/v1", KEYS, 0, tickets, limit=0, transport=transport)

@@ -110,7 +110,9 @@ def test_every_gate_compares_the_exact_figure() -> None:
     assert _row(rows, "GET /tickets p99").verdict == PASS  # 800.0 <= 800
     assert exact_ms(301.0, 300) == "301.0 ms" and exact_ms(299.96, 300) == "300.0 ms"
     webhooks = WebhookFigures(50, 50, 0, 0, 1000.01, 20.0)
-    assert _row(evaluate(SloConfig(), _healthy(webhooks=webhooks)), "webhook lag p95").verdict == FAIL
+    assert (
+        _row(evaluate(SloConfig(), _healthy(webhooks=webhooks)), "webhook lag p95").verdict == FAIL
+    )
 
 
 def test_errors_are_named_and_transport_failures_count_in_the_ratio() -> None:
