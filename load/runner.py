@@ -80,8 +80,8 @@ class LoadResult:
         return [r.slo for r in self.rows if r.failed]
 
 
-def default_report_dir(settings: Settings) -> Path:
-    return Path(settings.report_dir) / f"load-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+def default_report_dir(settings: Settings, kind: str = "load") -> Path:
+    return Path(settings.report_dir) / f"{kind}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
 
 
 def _embedded_pool(options: LoadOptions, rate_limit: int) -> int:
