@@ -277,7 +277,9 @@ def find_capacity(
             elapsed = time.monotonic() - started_at
             if elapsed + step + overhead > budget:
                 break
-            keys = rota.order(rate, step + base.late_threshold + 5, base.readback_sample or 0, elapsed)
+            keys = rota.order(
+                rate, step + base.late_threshold + 5, base.readback_sample or 0, elapsed
+            )
             ordered = target.replace(api_keys=tuple(keys))
             steps.append(_step(ordered, base, rate, slo, folder, allow_remote, console))
             overhead = max(overhead * 0.5, steps[-1].seconds - step)
