@@ -327,7 +327,11 @@ def read_back(
                     continue
                 data = outcome if isinstance(outcome, Mapping) else None
                 posted = messages.get(str(ticket["ticket_id"]), [])
-                if not second_look and _fresh(ticket, posted, wall()) and _wrong(ticket, posted, data):
+                if (
+                    not second_look
+                    and _fresh(ticket, posted, wall())
+                    and _wrong(ticket, posted, data)
+                ):
                     again.append(ticket)  # read again once its writes have settled
                     continue
                 _record(result, ticket, posted, data)

@@ -211,4 +211,6 @@ def test_a_read_that_lags_its_write_is_read_again_once_settled() -> None:
         sleep=slept.append, wall=lambda: 100.0, workers=1,
     )  # fmt: skip
     assert seen == {"t1": 2, "t2": 2} and slept and max(slept) == pytest.approx(4.0)
-    assert result.checked == 2 and result.lost_tickets == ["ticket t2 (acknowledged 201) answers 404"]
+    assert result.checked == 2 and result.lost_tickets == [
+        "ticket t2 (acknowledged 201) answers 404"
+    ]
