@@ -44,6 +44,7 @@ class KeyPool:
         self._clock = clock
         self._sent: dict[str, deque[float]] = {k: deque() for k in self._keys}
         self._resting_until: dict[str, float] = dict.fromkeys(self._keys, 0.0)
+        self._rest_ends = 0.0  # when the last resting key may be used again
         self._lock = threading.Lock()
 
     @property
@@ -68,6 +69,9 @@ class KeyPool:
 
     def reserve(self, key: str | None = None) -> Reservation:
         """Reserve the earliest send slot, on ``key`` or on whichever key of the pool frees first."""
+        if self._limit <= 0 and key is None and self._rest_ends <= self._clock():
+            # No limit and no key resting: nothing to count (the load generator's hot path).
+            return Reservation(self._keys[0], 0.0)
         with self._lock:
             now = self._clock()
             candidates = [key] if key is not None else self._keys
@@ -94,6 +98,7 @@ class KeyPool:
         """The server answered 429 for ``key``: rest it for ``retry_after`` seconds."""
         with self._lock:
             self._resting_until[key] = max(self._resting_until[key], self._clock() + retry_after)
+            self._rest_ends = max(self._rest_ends, self._resting_until[key])
 
 
 def required_keys(rate_per_second: float, limit_per_minute: int, window: float = 60.0) -> int:
