@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from tixallo_qa.core.histogram import summarize
@@ -16,6 +17,8 @@ from tixallo_qa.core.histogram import summarize
 EVENT_OF_KIND = {"ticket": "ticket.created", "message": "ticket.message.created"}
 _KEY_FIELD = {"ticket.created": "ticket_id", "ticket.message.created": "message_id"}
 SAMPLE = 10
+# Fields a record knows from the API, by the payload field they must equal (when the payload has it).
+_ID_FIELDS = {"ticket": ("ticket_id", "ticket_number"), "message": ("ticket_id", "message_id")}
 
 
 def expected_key(record: Mapping[str, Any]) -> tuple[str, str]:
@@ -51,6 +54,8 @@ class EventTypeAccount:
     double_fires: int = 0
     retries: int = 0
     late: int = 0  # delivered, but later than the webhook timeout after the create
+    payload_mismatches: int = 0  # a delivery whose fields differ from what the API answered
+    payload_sample: list[str] = field(default_factory=list)
     lags_ms: list[float] = field(default_factory=list)
     lost_ids: list[str] = field(default_factory=list)
     late_ids: list[str] = field(default_factory=list)
@@ -62,6 +67,8 @@ class EventTypeAccount:
             "delivered": self.delivered,
             "lost": self.lost,
             "late": self.late,
+            "payload_mismatches": self.payload_mismatches,
+            "payload_sample": self.payload_sample[:SAMPLE],
             "double_fires": self.double_fires,
             "retries": self.retries,
             "lag_ms": lag,
@@ -102,6 +109,10 @@ class Accounting:
         return sum(a.late for a in self.by_type.values())
 
     @property
+    def payload_mismatches(self) -> int:
+        return sum(a.payload_mismatches for a in self.by_type.values())
+
+    @property
     def lags_ms(self) -> list[float]:
         return [lag for a in self.by_type.values() for lag in a.lags_ms]
 
@@ -112,6 +123,8 @@ class Accounting:
             "lost": self.lost,
             "late": self.late,
             "late_after_ms": self.late_after_ms,
+            "payload_mismatches": self.payload_mismatches,
+            "payload_sample": [p for a in self.by_type.values() for p in a.payload_sample][:SAMPLE],
             "double_fires": self.double_fires,
             "retries": sum(a.retries for a in self.by_type.values()),
             "unexpected": self.unexpected,
@@ -162,6 +175,10 @@ def join(
         if late_after_ms is not None and lag > late_after_ms:
             account.late += 1
             account.late_ids.append(key[1])
+        problems = payload_problems(record, got)
+        if problems:
+            account.payload_mismatches += 1
+            account.payload_sample.append(f"{key[0]} {key[1]}: {problems[0]}")
         ids = [e.get("delivery_id") for e in got]
         if None in ids:
             # Without delivery ids a retry cannot be told from a second event: count them all.
@@ -174,3 +191,44 @@ def join(
     result.rejected = rejected
     result.late_after_ms = late_after_ms
     return result
+
+
+def expected_fields(record: Mapping[str, Any]) -> dict[str, Any]:
+    """What a record's event payload must say: its ids and the values the API answered."""
+    out = {
+        name: record.get(name)
+        for name in _ID_FIELDS[record["kind"]]
+        if record.get(name) is not None
+    }
+    returned = record.get("returned") or {}
+    out.update({k: v for k, v in returned.items() if k not in ("id", "description")})
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a == b:
+        return True
+    if isinstance(a, str) and isinstance(b, str):
+        try:  # timestamps: the same instant may be written with another precision (part B 15)
+            return datetime.fromisoformat(a.replace("Z", "+00:00")) == datetime.fromisoformat(
+                b.replace("Z", "+00:00")
+            )
+        except ValueError:
+            return False
+    return False
+
+
+def payload_problems(
+    record: Mapping[str, Any], deliveries: Iterable[Mapping[str, Any]]
+) -> list[str]:
+    """How the accepted deliveries' payloads differ from the API's answer (fields both carry)."""
+    wanted = expected_fields(record)
+    problems = []
+    for event in deliveries:
+        payload = event.get("payload")
+        if not isinstance(payload, Mapping):
+            continue  # an old sink record without its payload: nothing to compare
+        for name, value in wanted.items():
+            if name in payload and not _same(payload[name], value):
+                problems.append(f"{name}: the API said {value!r}, the webhook {payload[name]!r}")
+    return problems

@@ -513,6 +513,8 @@ def _webhook_figures(accounting: Any) -> WebhookFigures | None:
         lag_max_ms=lag.get("max"),
         late=int(accounting.get("late") or 0),
         late_after_ms=accounting.get("late_after_ms"),
+        payload_mismatches=int(accounting.get("payload_mismatches") or 0),
+        first_payload_problem=next(iter(accounting.get("payload_sample") or []), ""),
     )
 
 

@@ -36,6 +36,8 @@ class SloConfig:
     max_webhook_late: int = 0
     max_webhook_lost: int = 0
     max_double_fires: int = 0
+    # Deliveries whose payload differs from what the API answered for the same create.
+    max_webhook_payload_mismatches: int = 0
     max_rate_limited_ratio: float = 0.01
     max_dropped_ratio: float = 0.01
     max_late_ratio: float = 0.05
@@ -157,6 +159,8 @@ class WebhookFigures:
     lag_max_ms: float | None = None
     late: int = 0
     late_after_ms: float | None = None
+    payload_mismatches: int = 0
+    first_payload_problem: str = ""
 
 
 @dataclass(frozen=True)
@@ -383,6 +387,7 @@ def _error_rows(config: SloConfig, m: Measurements) -> list[SloRow]:
 def _webhook_rows(config: SloConfig, w: WebhookFigures | None) -> list[SloRow]:
     names = (
         "webhook lag p95", "webhook lag p99", "webhook late", "webhook loss", "webhook double fires",
+        "webhook payloads",
     )  # fmt: skip
     if w is None:
         return [SloRow(slo, "-", "not measured", NA, "webhook accounting is off") for slo in names]
@@ -412,6 +417,12 @@ def _webhook_rows(config: SloConfig, w: WebhookFigures | None) -> list[SloRow]:
             "webhook double fires", config.max_double_fires,
             w.double_fires if w.expected else None, str(w.double_fires),
             f"<= {config.max_double_fires}",
+        ),
+        _gate(
+            "webhook payloads", config.max_webhook_payload_mismatches,
+            w.payload_mismatches if w.delivered else None,
+            f"{w.payload_mismatches} of {w.delivered} differ from the API",
+            f"<= {config.max_webhook_payload_mismatches}", w.first_payload_problem,
         ),
     ]  # fmt: skip
 

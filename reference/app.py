@@ -318,18 +318,31 @@ class Api:
             await asyncio.sleep(f.param("load-ticket-number-race", 10) / 1000)
         lose = f.on("load-lost-create-under-concurrency")
         cross = f.on("load-crossed-fields-under-concurrency")
+        crossed_event = f.on("load-webhook-crossed-under-concurrency")
         crowd = 0
-        if lose or cross:
+        if lose or cross or crossed_event:
             self.creates_in_flight += 1
             try:
                 await asyncio.sleep(OVERLAP)
                 crowd = self.creates_in_flight
             finally:
                 self.creates_in_flight -= 1
+        other = self.last_subject
+        event_changes = None
+        if (
+            crossed_event
+            and crowd > f.param("load-webhook-crossed-under-concurrency", 4)
+            and other is not None
+        ):
+            event_changes = {"subject": other}  # the event is built from a shared buffer
         ticket = self.tickets.create(
-            admitted, fields, number=number, copies=await self._webhook_copies()
+            admitted,
+            fields,
+            number=number,
+            copies=await self._webhook_copies(),
+            event_changes=event_changes,
         )
-        other, self.last_subject = self.last_subject, ticket["subject"]
+        self.last_subject = ticket["subject"]
         if lose and crowd > f.param("load-lost-create-under-concurrency", 4):
             self.store.forget_ticket(ticket["id"])  # acknowledged below, never stored
         elif (

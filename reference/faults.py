@@ -157,6 +157,7 @@ CATALOGUE: tuple[Fault, ...] = (
     Fault("load-webhook-tail-late", "load", "Planted bug: 5% of webhooks are sent 2-6 s late", 0.05),
     Fault("load-webhook-very-late", "load", "Planted bug: 1% of webhooks are sent 15 s late", 0.01),
     Fault("load-webhook-double-under-concurrency", "load", "Planted bug: above 6 requests in flight, the event fires twice (two delivery ids)", 6),
+    Fault("load-webhook-crossed-under-concurrency", "load", "Planted bug: beyond 4 creates in flight, ticket.created carries another request's subject", 4),
     # ... slower as the workspace fills up, while staying under the SLO for the run
     Fault("load-slow-as-data-grows", "load", "Planted bug: the list gets 20 ms slower per 100 tickets in the workspace", 20),
     Fault("load-slow-as-data-grows", "load", "Planted bug: the list gets 40 ms slower per 100 tickets in the workspace", 40),

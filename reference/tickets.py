@@ -62,8 +62,9 @@ class Tickets:
         emit: bool = True,
         number: int | None = None,
         copies: int = 1,
+        event_changes: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Create a ticket from validated fields; ``number`` and ``copies`` only serve load faults."""
+        """Create a ticket from validated fields; the last three arguments only serve load faults."""
         f = self.faults
         subject = fields["subject"]
         if f.on("roundtrip-subject-trimmed"):
@@ -102,9 +103,8 @@ class Tickets:
                     ticket["id"], AUTHOR_CUSTOMER, ticket["description"], now
                 )
             if emit:
-                enqueue(
-                    self.store, f, workspace_id, "ticket.created", created_payload(ticket), copies
-                )
+                payload = {**created_payload(ticket), **(event_changes or {})}
+                enqueue(self.store, f, workspace_id, "ticket.created", payload, copies)
                 if message_id and f.on("webhook-description-message-event"):
                     message = {
                         "id": message_id,

@@ -30,6 +30,7 @@ _EVENT_FIELDS = (
     "verdict",
     "status",
     "received_at",
+    "payload",
 )
 
 

@@ -80,6 +80,9 @@ def test_each_breach_names_its_slo() -> None:
         "webhook double fires": _healthy(webhooks=WebhookFigures(50, 50, 0, 2, 15.0)),
         "webhook lag p99": _healthy(webhooks=WebhookFigures(50, 50, 0, 0, 15.0, 2500.0)),
         "webhook late": _healthy(webhooks=WebhookFigures(50, 50, 0, 0, 15.0, 20.0, late=1)),
+        "webhook payloads": _healthy(
+            webhooks=WebhookFigures(50, 50, 0, 0, 15.0, 20.0, payload_mismatches=1)
+        ),
         "integrity: distinct ticket numbers": _healthy(integrity=IntegrityFigures(50, 3, 20, 0)),
         "integrity: field mismatches": _healthy(
             integrity=IntegrityFigures(50, 0, 20, 1, "subject differs")
