@@ -26,7 +26,7 @@ from rich.console import Console
 from load import files, planning, report, stats
 from load.errors import SERVER, TRANSPORT
 from load.integrity import IntegrityResult, read_back
-from load.options import ChildPlan, LoadOptions, dumps
+from load.options import BURST, ChildPlan, LoadOptions, dumps
 from load.safety import LoadRefusedError, check_target
 from load.slo import (
     ErrorFigures,
@@ -326,7 +326,8 @@ def _finish(
     if integrity is not None:
         files.write_json(run_dir / files.READBACK, _readback_detail(integrity))
     webhooks = _webhook_figures(accounting)
-    trends = assess_all(figures.windows, slo.trend_config()) if slo.trend else []
+    steady = {k: v for k, v in figures.windows.items() if not k.endswith(BURST)}
+    trends = assess_all(steady, slo.trend_config()) if slo.trend else []
     in_flight = figures.in_flight()
     o = plan.options
     measurements = Measurements(

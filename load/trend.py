@@ -6,8 +6,11 @@ The statistic, per endpoint, from the HDR histograms of the run's time windows:
 - each third's latency is its merged histogram's ``percentile`` (p75 by default: robust to the
   spikes and stalls of a noisy deployment or machine, yet moved by any real shift);
 - the endpoint *degrades* only when the last third is slower than the first by both an absolute
-  AND a relative margin, the middle third lies on the way up (a rise, not a burst at the end),
-  and at least half of the last third's windows are above the half-way mark (it lasted);
+  AND a relative margin, and by the absolute margin more than the run's other endpoints would
+  explain (their median relative growth applied to this one: a machine or network that slows
+  everything together is no trend of this endpoint's data), the middle
+  third lies on the way up (a rise, not a burst at the end), and at least half of the last
+  third's windows are above the half-way mark (it lasted);
 - with too few windows or requests per third the verdict is *inconclusive*, never a failure.
 
 A run creates tickets at a steady pace, so time into the run stands for workspace size; the
@@ -17,8 +20,9 @@ chart shows both.
 from __future__ import annotations
 
 import bisect
+import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tixallo_qa.core.histogram import Histogram
@@ -55,6 +59,14 @@ class Trend:
     samples: tuple[int, int, int] = (0, 0, 0)
     persistence: float | None = None
     reason: str = ""
+    # What the run's other endpoints did meanwhile: their median relative growth (>= 0), and the
+    # growth in ms it stands for at this endpoint's own first-third latency.
+    others_ratio: float = 0.0
+    others_ms: float = 0.0
+
+    @property
+    def conclusive(self) -> bool:
+        return self.verdict != INCONCLUSIVE and self.first is not None and self.last is not None
 
     @property
     def growth_ms(self) -> float | None:
@@ -79,6 +91,8 @@ class Trend:
             "growth_ratio": self.growth_ratio,
             "samples": list(self.samples),
             "persistence": self.persistence,
+            "others_growth_ms": self.others_ms,
+            "others_growth_ratio": self.others_ratio,
             "reason": self.reason,
         }
 
@@ -108,26 +122,50 @@ def assess(endpoint: str, windows: Mapping[int, Histogram], config: TrendConfig)
             reason=f"{min(samples)} requests in a third of the run, {config.min_samples} needed",
         )  # fmt: skip
     first, middle, last = (h.percentile(q) for h in merged)
-    growth = last - first
-    ratio = last / first - 1 if first > 0 else float("inf")
-    halfway = first + growth / 2
+    halfway = first + (last - first) / 2
     counted = [h.percentile(q) for _, h in parts[2] if h.count >= WINDOW_MIN]
     persistence = sum(v >= halfway for v in counted) / len(counted) if counted else None
+    return judge(Trend(endpoint, STEADY, first, middle, last, samples, persistence), config)
+
+
+def judge(trend: Trend, config: TrendConfig, others_ratio: float = 0.0) -> Trend:
+    """The verdict on a conclusive trend, beyond the other endpoints' median relative growth."""
+    if not trend.conclusive:
+        return trend
+    assert trend.first is not None and trend.last is not None and trend.middle is not None
+    first, middle, last = trend.first, trend.middle, trend.last
+    others_ratio = max(0.0, others_ratio)
+    others_ms = first * others_ratio
+    growth = last - first
+    ratio = last / first - 1 if first > 0 else float("inf")
 
     def verdict(name: str, reason: str) -> Trend:
-        return Trend(endpoint, name, first, middle, last, samples, persistence, reason)
+        return replace(
+            trend, verdict=name, reason=reason, others_ratio=others_ratio, others_ms=others_ms
+        )
 
     if growth < config.max_growth_ms or ratio < config.max_growth_ratio:
         return verdict(STEADY, "within the growth allowed")
+    if growth - others_ms < config.max_growth_ms:
+        return verdict(
+            STEADY,
+            "the other endpoints slowed about as much (the machine or network, not its data)",
+        )
     if middle < first + MIDDLE_SHARE * growth:
         return verdict(STEADY, "slower only at the end, not on the way (a burst, not a trend)")
-    if persistence is not None and persistence < PERSISTENT_SHARE:
+    if trend.persistence is not None and trend.persistence < PERSISTENT_SHARE:
         return verdict(STEADY, "slow in few of the last third's windows (noise, not a trend)")
-    return verdict(RISING, "slower and slower as the run went on")
+    return verdict(RISING, "slower and slower as the run went on, more than the other endpoints")
 
 
 def assess_all(windows: Mapping[str, Mapping[int, Histogram]], config: TrendConfig) -> list[Trend]:
-    return [assess(name, per, config) for name, per in sorted(windows.items())]
+    """Every endpoint's trend, each judged beyond the median relative growth of the others."""
+    alone = [assess(name, per, config) for name, per in sorted(windows.items())]
+    out = []
+    for trend in alone:
+        others = [t.growth_ratio or 0.0 for t in alone if t is not trend and t.conclusive]
+        out.append(judge(trend, config, statistics.median(others)) if others else trend)
+    return out
 
 
 def tickets_so_far(created: Sequence[Mapping[str, Any]]) -> list[float]:

@@ -9,7 +9,7 @@ import random
 from collections.abc import MutableSequence
 from typing import Any
 
-from load.options import ENDPOINTS
+from load.options import BURST, ENDPOINTS
 from load.scenario.pacing import Pacer, Reply
 from load.scenario.state import STATE
 from tixallo_qa import spec
@@ -39,8 +39,9 @@ def _list_limit() -> int:
     return int(spec.limit_parameter().get("default", 20))
 
 
-def _name(action: str) -> str:
-    return ENDPOINTS[action].split(" ", 1)[1]
+def _name(action: str, burst: bool = False) -> str:
+    """The path template locust and the histograms name a request by; bursts are kept apart."""
+    return ENDPOINTS[action].split(" ", 1)[1] + (BURST if burst else "")
 
 
 def _echo(data: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
@@ -66,7 +67,13 @@ def create_ticket(
         "priority": random.choice(_priorities()),
     }
     reply = pacer.call(
-        client, "POST", "/tickets", name=_name("create"), json=body, intended=intended, slot=slot
+        client,
+        "POST",
+        "/tickets",
+        name=_name("create", burst),
+        json=body,
+        intended=intended,
+        slot=slot,
     )
     if reply.status == 201 and isinstance(reply.data, dict) and reply.data.get("id"):
         STATE.collector.record_created(
@@ -97,7 +104,7 @@ def add_message(
     body = {"body": f"Reply {os.getpid()}-{next(_counter)} from tixallo-qa load."}
     path = f"/tickets/{ticket_id}/messages"
     reply = pacer.call(
-        client, "POST", path, name=_name("message"), json=body, intended=intended, slot=slot
+        client, "POST", path, name=_name("message", burst), json=body, intended=intended, slot=slot
     )
     if reply.status == 201 and isinstance(reply.data, dict) and reply.data.get("id"):
         STATE.collector.record_created(

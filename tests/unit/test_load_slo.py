@@ -131,6 +131,18 @@ def test_errors_are_named_and_transport_failures_count_in_the_ratio() -> None:
     assert not breached(evaluate(lenient, _healthy(failures=3, errors=errors)))
 
 
+def test_burst_latency_is_shown_not_gated() -> None:
+    endpoints = {
+        "POST /tickets": _endpoint("POST /tickets", 30, 60),
+        "POST /tickets (burst)": _endpoint("POST /tickets (burst)", 900, 2000),
+    }
+    rows = evaluate(SloConfig(), _healthy(endpoints=endpoints))
+    assert not breached(rows)
+    burst = [r for r in rows if r.slo.startswith("POST /tickets (burst)")]
+    assert [(r.slo, r.verdict) for r in burst] == [("POST /tickets (burst) latency", NA)]
+    assert "2000.0 ms" in burst[0].measured
+
+
 def test_trend_rows_fail_only_on_a_rise() -> None:
     trends = (
         Trend("GET /tickets", STEADY, 5.0, 6.0, 7.0, (50, 50, 50), 1.0, "within"),

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from load.trend import INCONCLUSIVE, RISING, STEADY, TrendConfig, assess, series
+from load.trend import INCONCLUSIVE, RISING, STEADY, TrendConfig, assess, assess_all, series
 from tixallo_qa.core.histogram import Histogram
 
 pytestmark = pytest.mark.unit
@@ -96,3 +96,40 @@ def test_series_against_time_and_workspace_size() -> None:
     assert [x for x, _ in by_time["GET /tickets"]] == [0.0, 1.0, 2.0, 3.0]
     assert [x for x, _ in by_size["GET /tickets"]] == [1.0, 3.0, 3.0, 4.0]
     assert by_time["GET /tickets"][0][1] == pytest.approx(10.0, rel=1e-3)
+
+
+def test_everything_slowing_together_is_the_machine_not_a_trend() -> None:
+    # Contention rising through the run slows every endpoint alike (seen in a selftest run):
+    # none of them is judged rising on its own data.
+    rising = lambda w, rng: _base(rng) + 20 + 5.0 * w  # noqa: E731
+    windows = {
+        name: _windows(15, 30, rising, seed)
+        for seed, name in enumerate(
+            ["GET /tickets", "GET /tickets/{id}", "POST /tickets", "POST /m"]
+        )
+    }
+    trends = assess_all(windows, CONFIG)
+    assert [t.verdict for t in trends] == [STEADY] * 4, trends
+    assert all("other endpoints" in t.reason for t in trends)
+    assert all(t.others_ratio > 0.5 and t.others_ms > 10 for t in trends)
+
+
+def test_one_endpoint_rising_beyond_the_others_is_caught() -> None:
+    # The list slows with the workspace; the other endpoints only drift with the machine.
+    drift = lambda w, rng: _base(rng) + 1.0 * w  # noqa: E731
+    windows = {
+        "GET /tickets": _windows(15, 30, lambda w, rng: _base(rng) + 10.0 * w),
+        "GET /tickets/{id}": _windows(15, 30, drift, 2),
+        "POST /tickets": _windows(15, 30, drift, 3),
+    }
+    verdicts = {t.endpoint: t.verdict for t in assess_all(windows, CONFIG)}
+    assert verdicts == {
+        "GET /tickets": RISING,
+        "GET /tickets/{id}": STEADY,
+        "POST /tickets": STEADY,
+    }
+    # ... and two of four rising still stand out from the median of the others.
+    windows["GET /tickets/{id}"] = _windows(15, 30, lambda w, rng: _base(rng) + 9.0 * w, 4)
+    windows["POST /m"] = _windows(15, 30, drift, 5)
+    verdicts = {t.endpoint: t.verdict for t in assess_all(windows, CONFIG)}
+    assert verdicts["GET /tickets"] == verdicts["GET /tickets/{id}"] == RISING, verdicts

@@ -90,7 +90,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument(
         "--burst-size",
         type=int,
-        help="closed model: writes sent at the same instant in each burst, 0 = none (default 16)",
+        help="closed model: writes sent at the same instant in each burst, 0 = none (default 12)",
     )
     model.add_argument(
         "--burst-every", type=float, help="closed model: seconds between write bursts (default 1)"

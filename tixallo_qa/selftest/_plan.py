@@ -60,7 +60,7 @@ class Budgets:
             ),
             "load": (
                 f"for load-family faults and the faithful deployment: a {self.load_seconds:g} s "
-                "closed-model load run (load.runner defaults: 20 users and a burst of 16 simultaneous "
+                "closed-model load run (load.runner defaults: 20 users and a burst of 12 simultaneous "
                 "writes every second) gated by the default SLOs, every created ticket read back"
             ),
             "plain": (
