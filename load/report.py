@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from load import files
+from load.options import BURST
 from load.slo import FAIL, PASS, SloRow
 from load.svg import histogram_bins, histogram_chart, line_chart, stack
 from load.trend import series, steady_windows
@@ -58,7 +59,9 @@ def write_pictures(
         ),
         encoding="utf-8",
     )
-    steady = {name: dict(steady_windows(per)) for name, per in windows.items()}
+    steady = {
+        name: dict(steady_windows(per)) for name, per in windows.items() if not name.endswith(BURST)
+    }
     by_time, by_size = series(steady, window, created_at, trend_percentile)
     q = f"p{trend_percentile:g}"
     paths["trend_svg"] = run_dir / files.TREND_SVG

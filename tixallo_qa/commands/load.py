@@ -322,7 +322,7 @@ def _find_capacity(args: argparse.Namespace, console: Any) -> int:
         from_args(args),
         options,
         slo=slo,
-        max_rate=args.max_rate or DEFAULT_MAX_RATE,
+        max_rate=args.max_rate if args.max_rate is not None else DEFAULT_MAX_RATE,
         budget=budget,
         step=step,
         report_dir=args.run_dir,
