@@ -48,7 +48,7 @@ from tixallo_qa.embedded import (
     start_embedded,
     start_sink,
 )
-from tixallo_qa.netutil import free_port
+from tixallo_qa.netutil import free_port, is_loopback_url
 from tixallo_qa.ratelimit import required_keys
 from tixallo_qa.redact import Redactor
 from tixallo_qa.settings import Settings
@@ -346,6 +346,7 @@ def _finish(
         errors=_error_figures(figures, redactor),
         trends=tuple(trends),
         in_flight=in_flight,
+        loopback=is_loopback_url(settings.base_url or ""),
     )
     rows = evaluate(slo, measurements)
     if isinstance(accounting, dict) and accounting.get("error"):

@@ -29,8 +29,11 @@ class SloConfig:
     # Per-endpoint overrides: {"GET /tickets": {"p95_ms": 200, "p99_ms": 400}}
     endpoints: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     max_error_ratio: float = 0.001
-    # A 5xx is a defect: none is allowed (transport failures count in the error ratio).
+    # A 5xx is a defect: none is allowed.
     max_server_errors: int = 0
+    # Resets, connections closed without an answer, timeouts. None: 0 against a loopback target
+    # (no network in between to blame), else only counted in the error ratio.
+    max_transport_failures: int | None = None
     webhook_lag_p95_ms: float = 1000.0
     webhook_lag_p99_ms: float = 2000.0
     # Deliveries that arrived, but later than TIXALLO_WEBHOOK_TIMEOUT after their create.
@@ -51,6 +54,12 @@ class SloConfig:
     trend_max_growth_ms: float = 30.0
     trend_max_growth_ratio: float = 0.5
     trend_min_samples: int = 40
+
+    def transport_limit(self, loopback: bool) -> int | None:
+        """The transport failures allowed, or None when only the error ratio counts them."""
+        if self.max_transport_failures is not None:
+            return int(self.max_transport_failures)
+        return 0 if loopback else None
 
     def replace(self, **changes: Any) -> SloConfig:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -214,6 +223,7 @@ class Measurements:
     errors: ErrorFigures | None = None
     trends: tuple[Trend, ...] = ()
     in_flight: Mapping[str, float | None] | None = None
+    loopback: bool = False  # the target is on this machine: a transport failure is its own
 
 
 @dataclass(frozen=True)
@@ -366,15 +376,25 @@ def _error_rows(config: SloConfig, m: Measurements) -> list[SloRow]:
         )
     )
     transport = sum(errors.transport.values())
-    rows.append(
-        SloRow(
-            "transport failures",
-            "counted in the error ratio",
-            f"{transport}" + (f" ({_kinds(errors.transport)})" if transport else ""),
-            NA,
-            errors.first_transport,
+    shown = f"{transport}" + (f" ({_kinds(errors.transport)})" if transport else "")
+    limit = config.transport_limit(m.loopback)
+    if limit is None:
+        rows.append(
+            SloRow(
+                "transport failures",
+                "counted in the error ratio",
+                shown,
+                NA,
+                errors.first_transport,
+            )
         )
-    )
+    else:
+        rows.append(
+            _gate(
+                "transport failures", limit, float(transport) if total else None, shown,
+                f"<= {limit}" + (" (loopback target)" if m.loopback else ""), errors.first_transport,
+            )
+        )  # fmt: skip
     limited_ratio = _ratio(m.rate_limited, total + m.rate_limited)
     shown = f"{_pct(limited_ratio)} ({m.rate_limited})"
     if m.measure_limiter:

@@ -129,6 +129,24 @@ def test_errors_are_named_and_transport_failures_count_in_the_ratio() -> None:
     assert _row(rows, "error ratio").verdict == FAIL
     lenient = SloConfig(max_server_errors=5, max_error_ratio=0.5)
     assert not breached(evaluate(lenient, _healthy(failures=3, errors=errors)))
+    # On loopback no network is to blame: one reset fails its own gate.
+    reset = ErrorFigures(
+        transport={"connection reset": 1}, first_transport="connection reset x1 ..."
+    )
+    local = evaluate(lenient, _healthy(failures=1, errors=reset, loopback=True))
+    row = _row(local, "transport failures")
+    assert row.verdict == FAIL and row.threshold == "<= 0 (loopback target)" and row.detail
+    remote = evaluate(lenient, _healthy(failures=1, errors=reset))
+    assert _row(remote, "transport failures").verdict == NA
+    assert (
+        _row(
+            evaluate(
+                lenient.replace(max_transport_failures=2), _healthy(errors=reset, loopback=True)
+            ),
+            "transport failures",
+        ).verdict
+        == PASS
+    )
 
 
 def test_burst_latency_is_shown_not_gated() -> None:

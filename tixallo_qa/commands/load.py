@@ -147,6 +147,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--slo-server-errors", type=int, help="5xx answers allowed (default 0: a 5xx is a defect)"
     )
     gates.add_argument(
+        "--slo-transport-failures",
+        type=int,
+        help="resets, closes without an answer and timeouts allowed (default 0 on a loopback "
+        "target; elsewhere they count only in the error ratio)",
+    )
+    gates.add_argument(
         "--slo-trend-growth-ms",
         type=float,
         help="trend: p75 growth from the first to the last third of the run that fails, together "
@@ -259,6 +265,7 @@ def build(args: argparse.Namespace) -> tuple[Any, Any]:
         max_webhook_lost=args.slo_webhook_lost,
         max_double_fires=args.slo_double_fires,
         max_server_errors=args.slo_server_errors,
+        max_transport_failures=args.slo_transport_failures,
         trend_max_growth_ms=args.slo_trend_growth_ms,
         trend_max_growth_ratio=args.slo_trend_growth_ratio,
     )
