@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from tixallo_qa.load.percentiles import summarize
+from tixallo_qa.core.histogram import summarize
 
 EVENT_OF_KIND = {"ticket": "ticket.created", "message": "ticket.message.created"}
 _KEY_FIELD = {"ticket.created": "ticket_id", "ticket.message.created": "message_id"}
 SAMPLE = 10
+# Fields a record knows from the API, by the payload field they must equal (when the payload has it).
+_ID_FIELDS = {"ticket": ("ticket_id", "ticket_number"), "message": ("ticket_id", "message_id")}
 
 
 def expected_key(record: Mapping[str, Any]) -> tuple[str, str]:
@@ -50,8 +53,12 @@ class EventTypeAccount:
     lost: int = 0
     double_fires: int = 0
     retries: int = 0
+    late: int = 0  # delivered, but later than the webhook timeout after the create
+    payload_mismatches: int = 0  # a delivery whose fields differ from what the API answered
+    payload_sample: list[str] = field(default_factory=list)
     lags_ms: list[float] = field(default_factory=list)
     lost_ids: list[str] = field(default_factory=list)
+    late_ids: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         lag = summarize(self.lags_ms)
@@ -59,10 +66,14 @@ class EventTypeAccount:
             "expected": self.expected,
             "delivered": self.delivered,
             "lost": self.lost,
+            "late": self.late,
+            "payload_mismatches": self.payload_mismatches,
+            "payload_sample": self.payload_sample[:SAMPLE],
             "double_fires": self.double_fires,
             "retries": self.retries,
             "lag_ms": lag,
             "lost_sample": self.lost_ids[:SAMPLE],
+            "late_sample": self.late_ids[:SAMPLE],
         }
 
 
@@ -75,6 +86,7 @@ class Accounting:
         0  # accepted deliveries about ids this run did not create (or did not see acknowledged)
     )
     rejected: int = 0  # deliveries the sink refused (bad signature, stale, malformed)
+    late_after_ms: float | None = None
 
     @property
     def expected(self) -> int:
@@ -93,6 +105,14 @@ class Accounting:
         return sum(a.double_fires for a in self.by_type.values())
 
     @property
+    def late(self) -> int:
+        return sum(a.late for a in self.by_type.values())
+
+    @property
+    def payload_mismatches(self) -> int:
+        return sum(a.payload_mismatches for a in self.by_type.values())
+
+    @property
     def lags_ms(self) -> list[float]:
         return [lag for a in self.by_type.values() for lag in a.lags_ms]
 
@@ -101,6 +121,10 @@ class Accounting:
             "expected": self.expected,
             "delivered": self.delivered,
             "lost": self.lost,
+            "late": self.late,
+            "late_after_ms": self.late_after_ms,
+            "payload_mismatches": self.payload_mismatches,
+            "payload_sample": [p for a in self.by_type.values() for p in a.payload_sample][:SAMPLE],
             "double_fires": self.double_fires,
             "retries": sum(a.retries for a in self.by_type.values()),
             "unexpected": self.unexpected,
@@ -110,8 +134,16 @@ class Accounting:
         }
 
 
-def join(created: Iterable[Mapping[str, Any]], events: Iterable[Mapping[str, Any]]) -> Accounting:
-    """Match every created record to its deliveries: lag, loss, double fires (distinct delivery ids)."""
+def join(
+    created: Iterable[Mapping[str, Any]],
+    events: Iterable[Mapping[str, Any]],
+    *,
+    late_after_ms: float | None = None,
+) -> Accounting:
+    """Match every created record to its deliveries: lag, loss, lateness, double fires (delivery ids).
+
+    A delivery that arrived, but more than ``late_after_ms`` after its create, is counted late.
+    """
     deliveries: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     rejected = 0
     for event in events:
@@ -138,7 +170,15 @@ def join(created: Iterable[Mapping[str, Any]], events: Iterable[Mapping[str, Any
             continue
         account.delivered += 1
         first = min(float(e["received_at"]) for e in got)
-        account.lags_ms.append(max(0.0, first - float(record["acked_at"])) * 1000.0)
+        lag = max(0.0, first - float(record["acked_at"])) * 1000.0
+        account.lags_ms.append(lag)
+        if late_after_ms is not None and lag > late_after_ms:
+            account.late += 1
+            account.late_ids.append(key[1])
+        problems = payload_problems(record, got)
+        if problems:
+            account.payload_mismatches += 1
+            account.payload_sample.append(f"{key[0]} {key[1]}: {problems[0]}")
         ids = [e.get("delivery_id") for e in got]
         if None in ids:
             # Without delivery ids a retry cannot be told from a second event: count them all.
@@ -149,4 +189,46 @@ def join(created: Iterable[Mapping[str, Any]], events: Iterable[Mapping[str, Any
             account.retries += len(ids) - len(set(ids))
     result.unexpected = sum(len(v) for k, v in deliveries.items() if k not in seen)
     result.rejected = rejected
+    result.late_after_ms = late_after_ms
     return result
+
+
+def expected_fields(record: Mapping[str, Any]) -> dict[str, Any]:
+    """What a record's event payload must say: its ids and the values the API answered."""
+    out = {
+        name: record.get(name)
+        for name in _ID_FIELDS[record["kind"]]
+        if record.get(name) is not None
+    }
+    returned = record.get("returned") or {}
+    out.update({k: v for k, v in returned.items() if k not in ("id", "description")})
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a == b:
+        return True
+    if isinstance(a, str) and isinstance(b, str):
+        try:  # timestamps: the same instant may be written with another precision (part B 15)
+            return datetime.fromisoformat(a.replace("Z", "+00:00")) == datetime.fromisoformat(
+                b.replace("Z", "+00:00")
+            )
+        except ValueError:
+            return False
+    return False
+
+
+def payload_problems(
+    record: Mapping[str, Any], deliveries: Iterable[Mapping[str, Any]]
+) -> list[str]:
+    """How the accepted deliveries' payloads differ from the API's answer (fields both carry)."""
+    wanted = expected_fields(record)
+    problems = []
+    for event in deliveries:
+        payload = event.get("payload")
+        if not isinstance(payload, Mapping):
+            continue  # an old sink record without its payload: nothing to compare
+        for name, value in wanted.items():
+            if name in payload and not _same(payload[name], value):
+                problems.append(f"{name}: the API said {value!r}, the webhook {payload[name]!r}")
+    return problems

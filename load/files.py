@@ -9,7 +9,9 @@ from typing import Any
 
 # Written by the locust child (master or single process) for the parent to read.
 CREATED = "created.jsonl"
-TIMELINE = "timeline.json"
+HISTOGRAMS = "histograms.json"  # HDR latency histograms per endpoint and time window (encoded)
+REQUESTS = "requests.json"  # failures by kind, 429s, requests in flight, first/last answer
+ERRORS = "errors.json"  # every failure kind with its times and a sample curl
 COUNTS = "open-model.json"
 ACCOUNTING = "webhooks.json"
 LAGS = "webhook-lags.json"
@@ -21,6 +23,8 @@ LOCUST_LOG = "locust.log"
 SUMMARY = "summary.json"
 LATENCY_SVG = "latency.svg"
 LAG_SVG = "webhook-lag.svg"
+TREND_SVG = "trend.svg"
+READBACK = "readback.json"
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -14,6 +14,10 @@ MODELS = ("closed", "open")
 USER_CLASSES = ("integrator", "agent")
 # The actions of each user class: integrators write, agents read.
 ACTIONS = {"integrator": ("create", "message"), "agent": ("list", "get")}
+# Requests of a write burst are measured under their own names ("POST /tickets (burst)"): N
+# writes at one instant queue up in any server, so their latency is shown but not gated, and
+# the endpoints' own gates keep measuring the steady mix.
+BURST = " (burst)"
 ENDPOINTS = {
     "create": "POST /tickets",
     "message": "POST /tickets/{id}/messages",
@@ -43,12 +47,19 @@ class LoadOptions:
         default_factory=lambda: {"integrator": 1.0, "agent": 1.0}
     )
     task_weights: Mapping[str, float] = field(
-        default_factory=lambda: {"create": 3.0, "message": 2.0, "list": 1.0, "get": 3.0}
+        default_factory=lambda: {"create": 3.0, "message": 2.0, "list": 2.0, "get": 3.0}
     )
+    # the write burst (closed model): ``burst_size`` simultaneous writes every ``burst_every``
+    # seconds, alternately N creates and N messages at one ticket, spread over the key pool
+    burst_size: int = 12
+    burst_every: float = 1.0
     processes: int = 1
     measure_limiter: bool = False
     webhooks: bool = True
-    readback_sample: int = 20
+    # tickets read back after the run (each with its messages); None = every one it created
+    readback_sample: int | None = None
+    # seconds the read-back may wait for key budget on a rate-limited target (coverage is stated)
+    readback_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -59,6 +70,21 @@ class LoadOptions:
     @property
     def think_mean(self) -> float:
         return (self.think_min + self.think_max) / 2
+
+    @property
+    def bursts(self) -> bool:
+        """Whether the write-burst user runs (closed model only)."""
+        return self.model == "closed" and self.burst_size > 0
+
+    @property
+    def burst_rate(self) -> float:
+        """Requests per second the write bursts add (0 when off)."""
+        return self.burst_size / self.burst_every if self.bursts else 0.0
+
+    @property
+    def window(self) -> float:
+        """Seconds of one latency window (trend, charts): about 40 windows a run, at least 1 s."""
+        return float(max(1, round(self.duration / 40)))
 
     @property
     def peak_rate(self) -> float | None:
@@ -149,8 +175,14 @@ def _validate(o: LoadOptions) -> None:
         )
     if o.processes < 1:
         raise LoadRefusedError(f"--processes {o.processes}: use at least 1")
-    if o.readback_sample < 0:
+    if o.readback_sample is not None and o.readback_sample < 0:
         raise LoadRefusedError(f"--readback-sample {o.readback_sample}: use 0 or more")
+    if o.readback_seconds < 0:
+        raise LoadRefusedError(f"--readback-seconds {o.readback_seconds:g}: use 0 or more")
+    if o.burst_size < 0:
+        raise LoadRefusedError(f"--burst-size {o.burst_size}: use 0 (off) or more")
+    if o.burst_every <= 0:
+        raise LoadRefusedError(f"--burst-every {o.burst_every:g}: use a positive number of seconds")
     unknown = set(o.user_weights) - set(USER_CLASSES)
     if unknown or not any(v > 0 for v in o.user_weights.values()):
         raise LoadRefusedError(
@@ -185,6 +217,7 @@ class ChildPlan:
     sink_url: str | None = None
     sink_since: int = 0  # the sink's last seq before the run: older events are not ours
     webhook_timeout: float = 10.0
+    request_timeout: float = 10.0  # seconds before a request without an answer is a timeout
     stop_grace: float = 5.0  # seconds in-flight requests get to finish at the end
     distributed: bool = False  # workers on other machines (not forked by --processes)
 

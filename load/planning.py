@@ -38,13 +38,13 @@ class RatePlan:
 
 
 def asked_rate(options: LoadOptions) -> float:
-    """Upper bound of the request rate: the open model's peak, or users / mean think time."""
+    """Upper bound of the request rate: the open model's peak, or users / mean think time + bursts."""
     if options.model == "open":
         return float(options.peak_rate or 0.0)
     if options.think_mean <= 0:
         return math.inf
     # A closed user sends at most one request per think time (latency only lowers it).
-    return options.users / options.think_mean
+    return options.users / options.think_mean + options.burst_rate
 
 
 def plan(options: LoadOptions, keys: int, limit_per_minute: int) -> RatePlan:
@@ -93,7 +93,13 @@ def plan(options: LoadOptions, keys: int, limit_per_minute: int) -> RatePlan:
             f"--rate {rate:g}/s"
             if options.model == "open"
             else (
-                f"{options.users} users with a mean think time of {options.think_mean:g} s (up to {rate:.1f} req/s)"
+                f"{options.users} users with a mean think time of {options.think_mean:g} s"
+                + (
+                    f" and bursts of {options.burst_size} every {options.burst_every:g} s"
+                    if options.bursts
+                    else ""
+                )
+                + f" (up to {rate:.1f} req/s)"
             )
         )
         return verdict(

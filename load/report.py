@@ -4,53 +4,84 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from tixallo_qa.core.histogram import Histogram, percentile
 from tixallo_qa.core.redact import Redactor
 from tixallo_qa.load import files
-from tixallo_qa.load.percentiles import histogram_percentile, merge, percentile
+from tixallo_qa.load.options import BURST
 from tixallo_qa.load.slo import FAIL, PASS, SloRow
-from tixallo_qa.load.svg import histogram_bins, histogram_chart, line_chart
+from tixallo_qa.load.svg import histogram_bins, histogram_chart, line_chart, stack
+from tixallo_qa.load.trend import series, steady_windows
 
 _STYLE = {PASS: "green", FAIL: "bold red"}
 
 
 def timeline_series(
-    timeline: Mapping[str, Mapping[str, Mapping[str, int]]],
+    windows: Mapping[str, Mapping[int, Histogram]], window: float
 ) -> dict[str, list[tuple[float, float]]]:
-    """p50/p95/p99/max of all API requests per second, x in seconds since the first."""
-    per_second: dict[int, dict[int, int]] = {}
-    for seconds in timeline.values():
-        for raw_second, raw_hist in seconds.items():
-            hist = {int(float(b)): int(c) for b, c in raw_hist.items()}
-            merge(per_second.setdefault(int(raw_second), {}), hist)
-    if not per_second:
+    """p50/p95/p99/max of all API requests per time window, x in seconds since the first."""
+    merged: dict[int, Histogram] = {}
+    for per in windows.values():
+        for w, hist in per.items():
+            merged.setdefault(w, Histogram()).add(hist)
+    if not merged:
         return {}
-    first = min(per_second)
-    series: dict[str, list[tuple[float, float]]] = {"p50": [], "p95": [], "p99": [], "max": []}
-    for second in sorted(per_second):
-        counts = per_second[second]
-        x = float(second - first)
-        for q in (50, 95, 99):
-            series[f"p{q}"].append((x, histogram_percentile(counts, q)))
-        series["max"].append((x, float(max(counts))))
-    return series
+    first = min(merged)
+    out: dict[str, list[tuple[float, float]]] = {"p50": [], "p95": [], "p99": [], "max": []}
+    for w in sorted(merged):
+        qs = merged[w].percentiles((50.0, 95.0, 99.0, 100.0))
+        x = (w - first) * window
+        for name, q in (("p50", 50.0), ("p95", 95.0), ("p99", 99.0), ("max", 100.0)):
+            out[name].append((x, qs[q]))
+    return out
 
 
 def write_pictures(
-    run_dir: Path, timeline: Mapping[str, Any], lags: Mapping[str, Sequence[float]]
+    run_dir: Path,
+    windows: Mapping[str, Mapping[int, Histogram]],
+    window: float,
+    lags: Mapping[str, Sequence[float]],
+    *,
+    created_at: Sequence[float] = (),
+    trend_percentile: float = 75.0,
 ) -> dict[str, Path]:
-    """latency.svg (over time) and webhook-lag.svg (distribution); returns their paths."""
+    """latency.svg (over time), trend.svg (per endpoint vs time and size), webhook-lag.svg."""
     paths = {"latency_svg": run_dir / files.LATENCY_SVG}
     paths["latency_svg"].write_text(
         line_chart(
-            timeline_series(timeline),
-            title="API latency over time (all endpoints)",
+            timeline_series(windows, window),
+            title=f"API latency over time (all endpoints, {window:g} s windows)",
             x_label="seconds into the run",
             y_label="ms",
+        ),
+        encoding="utf-8",
+    )
+    steady = {
+        name: dict(steady_windows(per)) for name, per in windows.items() if not name.endswith(BURST)
+    }
+    by_time, by_size = series(steady, window, created_at, trend_percentile)
+    q = f"p{trend_percentile:g}"
+    paths["trend_svg"] = run_dir / files.TREND_SVG
+    paths["trend_svg"].write_text(
+        stack(
+            [
+                line_chart(
+                    by_time,
+                    title=f"Latency trend: {q} per endpoint and time window",
+                    x_label="seconds into the run",
+                    y_label="ms",
+                ),
+                line_chart(
+                    by_size,
+                    title=f"{q} per endpoint against workspace size",
+                    x_label="tickets created by the run so far",
+                    y_label="ms",
+                ),
+            ],
+            title="Latency trend per endpoint",
         ),
         encoding="utf-8",
     )

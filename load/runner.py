@@ -19,15 +19,17 @@ from typing import Any
 from rich.console import Console
 
 from tixallo_qa.core import children
-from tixallo_qa.core.netutil import free_port
+from tixallo_qa.core.netutil import free_port, is_loopback_url
 from tixallo_qa.core.ratelimit import required_keys
 from tixallo_qa.core.redact import Redactor
 from tixallo_qa.core.settings import Settings
 from tixallo_qa.load import files, planning, report, stats
+from tixallo_qa.load.errors import SERVER, TRANSPORT
 from tixallo_qa.load.integrity import IntegrityResult, read_back
-from tixallo_qa.load.options import ChildPlan, LoadOptions, dumps
+from tixallo_qa.load.options import BURST, ChildPlan, LoadOptions, dumps
 from tixallo_qa.load.safety import LoadRefusedError, check_target
 from tixallo_qa.load.slo import (
+    ErrorFigures,
     IntegrityFigures,
     Measurements,
     OpenModelFigures,
@@ -37,6 +39,7 @@ from tixallo_qa.load.slo import (
     breached,
     evaluate,
 )
+from tixallo_qa.load.trend import assess_all, tickets_so_far
 from tixallo_qa.target import DEFAULT_POOL_SIZE, SinkUnavailableError, Target
 
 LOCUSTFILE = Path(__file__).resolve().parent / "scenario" / "locustfile.py"
@@ -66,11 +69,11 @@ class LoadResult:
         return [r.slo for r in self.rows if r.failed]
 
 
-def default_report_dir(settings: Settings) -> Path:
-    return Path(settings.report_dir) / f"load-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+def default_report_dir(settings: Settings, kind: str = "load") -> Path:
+    return Path(settings.report_dir) / f"{kind}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
 
 
-def _embedded_pool(options: LoadOptions, rate_limit: int) -> int:
+def embedded_pool(options: LoadOptions, rate_limit: int) -> int:
     """Keys to seed so the asked-for rate fits (the embedded run behaves like a real paced one)."""
     rate = planning.asked_rate(options)
     if rate_limit <= 0 or math.isinf(rate):
@@ -112,7 +115,7 @@ def run_load(
         assert settings.base_url is not None
         check_target(settings.base_url, allow_remote=allow_remote)
         _rate_plan(options, slices, settings)
-    pool = _embedded_pool(options, settings.rate_limit)
+    pool = embedded_pool(options, settings.rate_limit)
     with say.status(
         "starting the reference deployment and the webhook sink"
         if settings.embedded
@@ -144,6 +147,7 @@ def run_load(
             sink_url=settings.sink_url if target.sink else None,
             sink_since=target.baseline,
             webhook_timeout=settings.webhook_timeout,
+            request_timeout=settings.request_timeout,
             distributed=distributed_workers > 0,
         )
         say.print(f"load: {rate_plan.message}", highlight=False)
@@ -172,8 +176,9 @@ def child_command(
     o = plan.options
     classes = ["OpenModelUser"] if o.model == "open" else [
         name for name, cls in (("IntegratorUser", "integrator"), ("AgentUser", "agent")) if o.user_weights.get(cls, 0) > 0
-    ]  # fmt: skip
-    users = plan.streams if o.model == "open" else o.users
+    ] + (["BurstUser"] if o.bursts else [])  # fmt: skip
+    # The burst user is one more than --users (its fixed_count), so the mix keeps --users.
+    users = plan.streams if o.model == "open" else o.users + (1 if o.bursts else 0)
     spawn_rate = o.spawn_rate or max(1.0, float(users))
     out = Path(plan.out_dir)
     backstop = math.ceil(o.duration + plan.webhook_timeout + plan.stop_grace + 30)
@@ -271,12 +276,17 @@ def _finish(
     accounting = files.read_json(run_dir / files.ACCOUNTING)
     counts = files.read_json(run_dir / files.COUNTS, {}) or {}
     integrity = _integrity(settings, plan, created, redactor, slo)
+    if integrity is not None:
+        files.write_json(run_dir / files.READBACK, _readback_detail(integrity))
     webhooks = _webhook_figures(accounting)
+    steady = {k: v for k, v in figures.windows.items() if not k.endswith(BURST)}
+    trends = assess_all(steady, slo.trend_config()) if slo.trend else []
+    in_flight = figures.in_flight()
     o = plan.options
     measurements = Measurements(
         endpoints=figures.endpoints,
         requests=figures.requests,
-        failures=figures.failures,
+        failures=figures.failed,
         rate_limited=sum(figures.rate_limited.values()),
         webhooks=webhooks,
         integrity=_integrity_figures(integrity),
@@ -286,6 +296,10 @@ def _finish(
         if o.model == "open"
         else None,
         measure_limiter=o.measure_limiter,
+        errors=_error_figures(figures, redactor),
+        trends=tuple(trends),
+        in_flight=in_flight,
+        loopback=is_loopback_url(settings.base_url or ""),
     )
     rows = evaluate(slo, measurements)
     if isinstance(accounting, dict) and accounting.get("error"):
@@ -298,12 +312,18 @@ def _finish(
         "html": run_dir / files.LOCUST_HTML,
         "csv": run_dir / f"{files.LOCUST_PREFIX}_stats.csv",
         "summary": run_dir / files.SUMMARY,
+        "errors": run_dir / files.ERRORS,
         **report.write_pictures(
             run_dir,
-            files.read_json(run_dir / files.TIMELINE, {}) or {},
+            figures.windows,
+            figures.window,
             files.read_json(run_dir / files.LAGS, {}) or {},
+            created_at=tickets_so_far(created),
+            trend_percentile=slo.trend_percentile,
         ),
     }
+    if integrity is not None:
+        paths["readback"] = run_dir / files.READBACK
     summary: dict[str, Any] = {
         "run_id": plan.run_id,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -314,12 +334,22 @@ def _finish(
         "rate_plan": rate_plan,
         "requests": {
             "total": figures.requests,
-            "failures": figures.failures,
+            "failures": figures.failed,
+            "server_errors": figures.server_errors,
+            "transport_failures": figures.transport_failures,
             "rate_limited": sum(figures.rate_limited.values()),
             "duration_s": round(figures.duration, 2),
             "per_second": round(figures.rps, 1),
+            "in_flight": in_flight,
         },
-        "endpoints": {k: dataclasses.asdict(v) for k, v in sorted(figures.endpoints.items())},
+        "latency": "HDR histograms (3 significant digits) per endpoint, merged over every load process; "
+        "each figure is at most 0.1% above the true value",
+        "endpoints": {
+            k: {**dataclasses.asdict(v), "failures_by_kind": figures.failures.get(k, {})}
+            for k, v in sorted(figures.endpoints.items())
+        },
+        "errors": [_error_entry(e, redactor) for e in figures.errors],
+        "trend": [t.as_dict() for t in trends],
         "open_model": counts if o.model == "open" else None,
         "webhooks": accounting,
         "integrity": integrity.as_dict() if integrity else None,
@@ -348,6 +378,56 @@ def _finish(
     return LoadResult(exit_code, rows, summary, run_dir, paths)
 
 
+def _when(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%H:%M:%S.%f")[:-3] + " UTC"
+
+
+def _error_entry(entry: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
+    out = {k: entry.get(k) for k in ("endpoint", "kind", "family", "count", "sample", "detail")}
+    out["first_at"], out["last_at"] = _when(entry["first_at"]), _when(entry["last_at"])
+    out["detail"] = redactor.text(str(out.get("detail") or ""))
+    out["sample"] = redactor.text(str(out.get("sample") or ""))
+    return out
+
+
+def _describe(entry: dict[str, Any] | None, redactor: Redactor) -> str:
+    if entry is None:
+        return ""
+    detail = f" ({entry['detail']})" if entry.get("detail") else ""
+    text = (
+        f"{entry['kind']} x{entry['count']} on {entry['endpoint']}, first at "
+        f"{_when(entry['first_at'])}, last at {_when(entry['last_at'])}{detail}; "
+        f"reproduce: {entry.get('sample') or '-'}"
+    )
+    return redactor.text(text)
+
+
+def _error_figures(figures: stats.RunFigures, redactor: Redactor) -> ErrorFigures:
+    def first(family: str | None) -> dict[str, Any] | None:
+        chosen = [e for e in figures.errors if family is None or e.get("family") == family]
+        if family is None:
+            return max(chosen, key=lambda e: e["count"], default=None)
+        return min(chosen, key=lambda e: e["first_at"], default=None)
+
+    return ErrorFigures(
+        server=figures.server_errors,
+        transport=figures.transport_failures,
+        first_server=_describe(first(SERVER), redactor),
+        first_transport=_describe(first(TRANSPORT), redactor),
+        first_any=_describe(first(None), redactor),
+    )
+
+
+def _readback_detail(result: IntegrityResult) -> dict[str, Any]:
+    """Every problem the read-back found (the summary keeps a sample)."""
+    return {
+        **result.as_dict(),
+        "lost": result.lost_tickets + result.lost_messages,
+        "mismatches": result.mismatches,
+        "order": result.order,
+    }
+
+
 def _integrity_figures(result: IntegrityResult | None) -> IntegrityFigures | None:
     if result is None:
         return None
@@ -355,12 +435,21 @@ def _integrity_figures(result: IntegrityResult | None) -> IntegrityFigures | Non
     if result.duplicates and not problem:
         number, ids = next(iter(sorted(result.duplicates.items())))
         problem = f"ticket_number {number} was given to {len(ids)} tickets: {', '.join(ids[:3])}"
+    lost = (result.lost_tickets + result.lost_messages)[:1]
     return IntegrityFigures(
         tickets=result.tickets,
         duplicate_numbers=len(result.duplicates),
         readback_checked=result.checked,
         readback_mismatches=len(result.mismatches),
         first_problem=problem,
+        messages=result.messages,
+        messages_checked=result.messages_checked,
+        lost=result.lost,
+        first_lost=lost[0] if lost else "",
+        order_violations=len(result.order),
+        ordered_pairs=result.ordered_pairs,
+        first_order=result.order[0] if result.order else "",
+        unread_reason=result.unread_reason if result.unread else "",
     )
 
 
@@ -374,6 +463,13 @@ def _webhook_figures(accounting: Any) -> WebhookFigures | None:
         lost=int(accounting["lost"]),
         double_fires=int(accounting["double_fires"]),
         lag_p95_ms=lag.get("p95"),
+        lag_p99_ms=lag.get("p99"),
+        lag_p50_ms=lag.get("p50"),
+        lag_max_ms=lag.get("max"),
+        late=int(accounting.get("late") or 0),
+        late_after_ms=accounting.get("late_after_ms"),
+        payload_mismatches=int(accounting.get("payload_mismatches") or 0),
+        first_payload_problem=next(iter(accounting.get("payload_sample") or []), ""),
     )
 
 
@@ -392,7 +488,8 @@ def _integrity(
         settings.api_keys,
         settings.rate_limit,
         created,
-        size=plan.options.readback_sample,
+        limit=plan.options.readback_sample,
+        budget=plan.options.readback_seconds,
         timeout=settings.request_timeout,
         redactor=redactor,
     )

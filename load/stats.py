@@ -1,4 +1,9 @@
-"""Reads locust's final statistics (``--json-file``) into per-endpoint figures."""
+"""A finished run's figures, from the HDR histograms and counts the locust processes reported.
+
+Every latency figure of the summary, the SLO table, the trend and the charts is computed here,
+from the same merged histograms (``tixallo_qa.core.histogram``); locust's own statistics (its
+HTML and CSV) are an extra and are never read back.
+"""
 
 from __future__ import annotations
 
@@ -7,74 +12,133 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tixallo_qa.core.histogram import Histogram, rank
 from tixallo_qa.load import files
-from tixallo_qa.load.percentiles import histogram_percentile
+from tixallo_qa.load.errors import SERVER, TRANSPORT, family
 from tixallo_qa.load.slo import EndpointFigures
-
-API_METHODS = ("GET", "POST")
-RATE_LIMITED = "429"
-WEBHOOK = "WEBHOOK"
 
 
 @dataclass
-class LocustFigures:
-    endpoints: dict[str, EndpointFigures] = field(default_factory=dict)
+class RunFigures:
+    """Per-endpoint exact latency, failures by kind, 429s, requests in flight, the time windows."""
+
+    window: float = 1.0
+    # endpoint -> window index (epoch seconds // window) -> histogram
+    windows: dict[str, dict[int, Histogram]] = field(default_factory=dict)
+    failures: dict[str, dict[str, int]] = field(default_factory=dict)
     rate_limited: dict[str, int] = field(default_factory=dict)
-    webhook_rows: dict[str, EndpointFigures] = field(default_factory=dict)
-    duration: float = 0.0
+    inflight: dict[int, int] = field(default_factory=dict)
+    span: tuple[float, float] | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    error_events: list[list[Any]] = field(default_factory=list)
+    endpoints: dict[str, EndpointFigures] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.endpoints:
+            self.endpoints = {
+                name: endpoint_figures(name, self.histogram(name), self.failures.get(name, {}))
+                for name in sorted(self.windows)
+            }
+
+    def histogram(self, endpoint: str | None = None) -> Histogram:
+        """The whole run's histogram of one endpoint, or of all of them (None)."""
+        names = [endpoint] if endpoint is not None else list(self.windows)
+        return Histogram.merged(h for n in names for h in self.windows.get(n, {}).values())
 
     @property
     def requests(self) -> int:
+        """API requests answered (or failed in transport), 429s excluded."""
         return sum(e.requests for e in self.endpoints.values())
 
     @property
-    def failures(self) -> int:
+    def failed(self) -> int:
         return sum(e.failures for e in self.endpoints.values())
+
+    def by_family(self, wanted: str) -> dict[str, int]:
+        """kind -> count of every failure of one family (SERVER, TRANSPORT, ...)."""
+        out: dict[str, int] = {}
+        for kinds in self.failures.values():
+            for kind, n in kinds.items():
+                if family(kind) == wanted:
+                    out[kind] = out.get(kind, 0) + n
+        return dict(sorted(out.items()))
+
+    @property
+    def server_errors(self) -> dict[str, int]:
+        return self.by_family(SERVER)
+
+    @property
+    def transport_failures(self) -> dict[str, int]:
+        return self.by_family(TRANSPORT)
+
+    @property
+    def duration(self) -> float:
+        return self.span[1] - self.span[0] if self.span else 0.0
 
     @property
     def rps(self) -> float:
-        return (
-            (self.requests + sum(self.rate_limited.values())) / self.duration
-            if self.duration > 0
-            else 0.0
-        )
+        limited = sum(self.rate_limited.values())
+        return (self.requests + limited) / self.duration if self.duration > 0 else 0.0
+
+    def in_flight(self) -> dict[str, float | None]:
+        """Requests in flight in their load process when each request was sent (itself included)."""
+        total = sum(self.inflight.values())
+        if not total:
+            return {"p50": None, "p95": None, "max": None, "overlapping": None}
+        levels = sorted(self.inflight)
+        out: dict[str, float | None] = {
+            name: _level_at(levels, self.inflight, q, total)
+            for name, q in (("p50", 50.0), ("p95", 95.0))
+        }
+        out["max"] = float(levels[-1])
+        # Share of requests sent while at least one other was in flight.
+        out["overlapping"] = round(1 - self.inflight.get(1, 0) / total, 4)
+        return out
 
 
-def figures(name: str, entry: Mapping[str, Any]) -> EndpointFigures:
-    hist = {int(float(k)): int(v) for k, v in (entry.get("response_times") or {}).items()}
+def _level_at(levels: list[int], counts: Mapping[int, int], q: float, total: int) -> float:
+    """Nearest-rank percentile of a {level: count} table (the same definition as everywhere)."""
+    wanted = rank(q, total)
+    seen = 0
+    for level in levels:
+        seen += counts[level]
+        if seen >= wanted:
+            return float(level)
+    return float(levels[-1])
+
+
+def endpoint_figures(name: str, hist: Histogram, failures: Mapping[str, int]) -> EndpointFigures:
+    qs = hist.percentiles((50.0, 95.0, 99.0, 100.0))
     return EndpointFigures(
         name=name,
-        requests=int(entry.get("num_requests", 0)),
-        failures=int(entry.get("num_failures", 0)),
-        p50=histogram_percentile(hist, 50),
-        p95=histogram_percentile(hist, 95),
-        p99=histogram_percentile(hist, 99),
-        max=float(entry.get("max_response_time") or 0.0),
+        requests=hist.count,
+        failures=sum(failures.values()),
+        p50=qs[50.0],
+        p95=qs[95.0],
+        p99=qs[99.0],
+        max=qs[100.0],
     )
 
 
-def parse(entries: list[Mapping[str, Any]]) -> LocustFigures:
-    out = LocustFigures()
-    starts, ends = [], []
-    for entry in entries:
-        method, name = str(entry.get("method")), str(entry.get("name"))
-        if method in API_METHODS:
-            out.endpoints[f"{method} {name}"] = figures(f"{method} {name}", entry)
-        elif method == RATE_LIMITED:
-            out.rate_limited[name] = int(entry.get("num_requests", 0))
-        elif method == WEBHOOK:
-            out.webhook_rows[name] = figures(name, entry)
-            continue
-        if entry.get("start_time"):
-            starts.append(float(entry["start_time"]))
-        if entry.get("last_request_timestamp"):
-            ends.append(float(entry["last_request_timestamp"]))
-    if starts and ends:
-        out.duration = max(ends) - min(starts)
-    return out
-
-
-def read(run_dir: Path) -> LocustFigures | None:
-    """The figures of a finished run, or None when locust wrote no statistics."""
-    data = files.read_json(run_dir / f"{files.LOCUST_JSON}.json")
-    return parse(data) if isinstance(data, list) else None
+def read(run_dir: Path) -> RunFigures | None:
+    """The figures of a finished run, or None when the locust processes wrote none."""
+    data = files.read_json(run_dir / files.HISTOGRAMS)
+    if not isinstance(data, dict):
+        return None
+    windows = {
+        name: {int(w): Histogram.decode(encoded) for w, encoded in per.items()}
+        for name, per in (data.get("endpoints") or {}).items()
+    }
+    requests = files.read_json(run_dir / files.REQUESTS, {}) or {}
+    errors = files.read_json(run_dir / files.ERRORS, {}) or {}
+    span = requests.get("span") or []
+    return RunFigures(
+        window=float(data.get("window") or 1.0),
+        windows=windows,
+        failures={k: dict(v) for k, v in (requests.get("failures") or {}).items()},
+        rate_limited=dict(requests.get("rate_limited") or {}),
+        inflight={int(k): int(v) for k, v in (requests.get("inflight") or {}).items()},
+        span=(float(span[0]), float(span[1])) if len(span) == 2 else None,
+        errors=list(errors.get("kinds") or []),
+        error_events=list(errors.get("events") or []),
+    )

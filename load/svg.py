@@ -151,3 +151,18 @@ def histogram_chart(
         )
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def stack(charts: Sequence[str], *, title: str) -> str:
+    """Charts from this module one above the other in one SVG (panels sharing nothing but the file)."""
+    panels = []
+    for i, chart in enumerate(charts):
+        body = chart[chart.index(">", chart.index("<svg")) + 1 : chart.rindex("</svg>")]
+        panels.append(f'<g transform="translate(0 {i * HEIGHT})">{body}</g>')
+    height = HEIGHT * max(1, len(charts))
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+        f'viewBox="0 0 {WIDTH} {height}" role="img">\n<title>{escape(title)}</title>\n'
+        + "\n".join(panels)
+        + "\n</svg>\n"
+    )

@@ -11,6 +11,8 @@ import json
 import math
 import random
 import re
+import socket
+import struct
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -41,6 +43,16 @@ _UUID = re.compile(
 _ANON = "\x00unauthenticated"
 _SHARED = "\x00shared"
 CONCURRENCY_LIMIT = 4  # in-flight requests the load-5xx-under-concurrency fault tolerates
+# Load faults' fixed parts (their parameter is the other number).
+SLOW_TAIL_SHARE = 0.03  # share of gets load-slow-get-tail slows down
+BURST_503_FOR = 0.25  # seconds of 503s per period under load-503-burst
+HANG_FOR = 3600.0  # seconds load-hang keeps a request unanswered
+OVERLAP = 0.01  # seconds the concurrency faults hold a request, so that concurrent ones overlap
+BACKDATE = 5.0  # seconds load-messages-out-of-order puts a message in the past
+# Faults that act on the connection itself, before any route (see _App).
+TRANSPORT_FAULTS = frozenset(
+    {"load-hang", "load-connection-reset", "load-no-answer-under-concurrency"}
+)
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -89,6 +101,10 @@ class Api:
         self.limiter = SlidingWindowLimiter(config.rate_limit, config.rate_window)
         self.refused: dict[str, int] = {}  # 429s per bucket (the early-retry-served fault)
         self.in_flight = 0
+        # Load faults: creates in flight, messages in flight per ticket, the last create's subject.
+        self.creates_in_flight = 0
+        self.messages_in_flight: dict[str, int] = {}
+        self.last_subject: str | None = None
 
     # -- responses -----------------------------------------------------------------------------
 
@@ -217,16 +233,63 @@ class Api:
             return None
         return row
 
-    async def _load_faults(self, *, read: bool) -> Response | None:
-        """Planted load-only behaviour around an operation."""
-        if read and self.faults.on("load-slow-reads"):
+    async def _load_faults(self, op: str, workspace_id: str) -> Response | None:
+        """Planted load-only behaviour around an operation (list, get, create or message)."""
+        f = self.faults
+        read = op in ("list", "get")
+        if read and f.on("load-slow-reads"):
             await asyncio.sleep(random.uniform(0.3, 0.8))
-        if self.faults.on("load-5xx-under-concurrency"):
+        if op == "list" and f.on("load-slow-list"):
+            await asyncio.sleep(f.param("load-slow-list", 302) / 1000)
+        if op == "create" and f.on("load-slow-create"):
+            await asyncio.sleep(f.param("load-slow-create", 304) / 1000)
+        if op == "get" and f.on("load-slow-get-tail") and random.random() < SLOW_TAIL_SHARE:
+            await asyncio.sleep(f.param("load-slow-get-tail", 810) / 1000)
+        per_100 = 0.0
+        if op == "list" and f.on("load-slow-as-data-grows"):
+            per_100 = f.param("load-slow-as-data-grows", 20)
+        if op == "create" and f.on("load-create-slows-as-data-grows"):
+            per_100 = f.param("load-create-slows-as-data-grows", 25)
+        if per_100:
+            tickets = self.store.peek_ticket_number(workspace_id)
+            await asyncio.sleep(per_100 * tickets / 100 / 1000)
+        if f.on("load-503-burst") and time.time() % f.param("load-503-burst", 2) < BURST_503_FOR:
+            return self.error(503, "Service unavailable")
+        if f.on("load-5xx-under-concurrency"):
             # Yield so that concurrent requests overlap, as they would in a real server.
             await asyncio.sleep(0.02)
-            if self.in_flight > CONCURRENCY_LIMIT:
+            if self.in_flight > f.param("load-5xx-under-concurrency", CONCURRENCY_LIMIT):
                 return self.server_error()
         return None
+
+    async def transport_fault(self, send: Send) -> bool:
+        """Planted faults of the connection: no answer ever, a reset, a close without an answer."""
+        f = self.faults
+        if f.on("load-hang") and random.random() < f.param("load-hang", 0.01):
+            await asyncio.sleep(HANG_FOR)
+            return True
+        if f.on("load-connection-reset") and random.random() < f.param(
+            "load-connection-reset", 0.01
+        ):
+            return await _drop_connection(send, reset=True)
+        if f.on("load-no-answer-under-concurrency"):
+            self.in_flight += 1
+            try:
+                await asyncio.sleep(OVERLAP)
+                crowded = self.in_flight > f.param("load-no-answer-under-concurrency", 8)
+            finally:
+                self.in_flight -= 1
+            if crowded:
+                return await _drop_connection(send, reset=False)
+        return False
+
+    async def _webhook_copies(self) -> int:
+        """How many times this request's event is queued (load-webhook-double-under-concurrency)."""
+        f = self.faults
+        if not f.on("load-webhook-double-under-concurrency"):
+            return 1
+        await asyncio.sleep(OVERLAP)
+        return 2 if self.in_flight > f.param("load-webhook-double-under-concurrency", 6) else 1
 
     # -- operations ----------------------------------------------------------------------------
 
@@ -243,7 +306,7 @@ class Api:
             limit = self.validators.limit.default
         if f.on("list-limit-off-by-one"):
             limit += 1
-        if (answer := await self._load_faults(read=True)) is not None:
+        if (answer := await self._load_faults("list", admitted)) is not None:
             return answer
         small = limit <= f.param("list-oldest-first-small", 3)
         rows = self.store.list_tickets(
@@ -272,14 +335,49 @@ class Api:
             if self.faults.on("webhook-rejected-fired"):
                 self._fire_for_rejected(admitted)
             return self.invalid(exc)
-        if (answer := await self._load_faults(read=False)) is not None:
+        if (answer := await self._load_faults("create", admitted)) is not None:
             return answer
+        f = self.faults
         number = None
-        if self.faults.on("load-ticket-number-race"):
+        if f.on("load-ticket-number-race"):
             # Read, yield to other requests, then write: concurrent creates read the same value.
             number = self.store.peek_ticket_number(admitted) + 1
-            await asyncio.sleep(0.01)
-        ticket = self.tickets.create(admitted, fields, number=number)
+            await asyncio.sleep(f.param("load-ticket-number-race", 10) / 1000)
+        lose = f.on("load-lost-create-under-concurrency")
+        cross = f.on("load-crossed-fields-under-concurrency")
+        crossed_event = f.on("load-webhook-crossed-under-concurrency")
+        crowd = 0
+        if lose or cross or crossed_event:
+            self.creates_in_flight += 1
+            try:
+                await asyncio.sleep(OVERLAP)
+                crowd = self.creates_in_flight
+            finally:
+                self.creates_in_flight -= 1
+        other = self.last_subject
+        event_changes = None
+        if (
+            crossed_event
+            and crowd > f.param("load-webhook-crossed-under-concurrency", 4)
+            and other is not None
+        ):
+            event_changes = {"subject": other}  # the event is built from a shared buffer
+        ticket = self.tickets.create(
+            admitted,
+            fields,
+            number=number,
+            copies=await self._webhook_copies(),
+            event_changes=event_changes,
+        )
+        self.last_subject = ticket["subject"]
+        if lose and crowd > f.param("load-lost-create-under-concurrency", 4):
+            self.store.forget_ticket(ticket["id"])  # acknowledged below, never stored
+        elif (
+            cross
+            and crowd > f.param("load-crossed-fields-under-concurrency", 4)
+            and other is not None
+        ):
+            self.store.set_subject(ticket["id"], other)  # a buffer shared between requests
         self.dispatcher.wake()
         return JSONResponse({"data": self.tickets.public(ticket)}, status_code=201)
 
@@ -303,7 +401,7 @@ class Api:
         admitted = self.admit(request)
         if isinstance(admitted, Response):
             return admitted
-        if (answer := await self._load_faults(read=True)) is not None:
+        if (answer := await self._load_faults("get", admitted)) is not None:
             return answer
         row = self.find_ticket(
             request.path_params["ticket_id"],
@@ -346,16 +444,71 @@ class Api:
                 if notes:
                     return self.invalid(exc, ticket_notes=notes)
             return self.invalid(exc)
-        if (answer := await self._load_faults(read=False)) is not None:
+        if (answer := await self._load_faults("message", admitted)) is not None:
             return answer
         row = self.find_ticket(ticket_id, admitted, other_workspace_ok=other_ok)
         if row is None:
             return self.not_found()
         if merged(row) and not f.on("errors-merged-accepted"):
             return self.error(400 if f.on("errors-merged-400") else 409, self.errors.merged)
-        message = self.tickets.add_message(row, fields["body"])
+        lose = f.on("load-lost-message-under-concurrency")
+        crowd = 0
+        if lose:
+            key = str(row[0])
+            self.messages_in_flight[key] = self.messages_in_flight.get(key, 0) + 1
+            try:
+                await asyncio.sleep(OVERLAP)
+                crowd = self.messages_in_flight[key]
+            finally:
+                self.messages_in_flight[key] -= 1
+                if not self.messages_in_flight[key]:
+                    del self.messages_in_flight[key]
+        backdate = 0.0
+        if f.on("load-messages-out-of-order"):
+            await asyncio.sleep(OVERLAP)
+            crowded = self.in_flight > f.param("load-messages-out-of-order", 6)
+            backdate = BACKDATE if crowded else 0.0
+        message = self.tickets.add_message(
+            row, fields["body"], copies=await self._webhook_copies(), backdate=backdate
+        )
+        if lose and crowd > f.param("load-lost-message-under-concurrency", 2):
+            self.store.forget_message(
+                message["id"]
+            )  # a lost update: acknowledged, then overwritten
         self.dispatcher.wake()
         return JSONResponse({"data": self.tickets.message_json(message)}, status_code=201)
+
+
+async def _drop_connection(send: Send, *, reset: bool) -> bool:
+    """Close the client's connection without an answer (a TCP reset with ``reset``); False in-process."""
+    # uvicorn's send is a bound method of its request cycle, which holds the transport.
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is None:
+        return False
+    if reset:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # SO_LINGER 0: closing sends RST instead of FIN.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+    # Let uvicorn see the disconnect before the app returns, so it sends no 500 on a dead socket.
+    await asyncio.sleep(0.005)
+    return True
+
+
+class _App(Starlette):
+    """The Starlette app, with the connection-level faults in front of everything."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        api: Api = self.state.api
+        if (
+            scope["type"] == "http"
+            and api.faults.active & TRANSPORT_FAULTS
+            and str(scope.get("path", "")).startswith(API)
+            and await api.transport_fault(send)
+        ):
+            return
+        await super().__call__(scope, receive, send)
 
 
 class _Endpoint:
@@ -442,7 +595,7 @@ def create_app(config: ServerConfig, store: Store) -> Starlette:
         Route(f"{API}/tickets/{{ticket_id}}", _Endpoint(api, {"GET": api.get_ticket})),
         Route(f"{API}/tickets/{{ticket_id}}/messages", _Endpoint(api, {"POST": api.add_message})),
     ]
-    app = Starlette(
+    app = _App(
         routes=routes,
         exception_handlers={HTTPException: http_error, Exception: crashed},
         lifespan=lifespan,

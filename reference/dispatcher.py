@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import time
 import uuid
 from collections import deque
@@ -23,15 +24,19 @@ log = logging.getLogger("reference.dispatcher")
 LATE_DELAY = 15.0  # seconds, the webhook-late fault
 STALE_SKEW = 600  # seconds, the webhook-stale-timestamp fault
 LOSS_RATE = 20  # deliveries per second, the load-webhook-loss fault
+TAIL_DELAY = (2.0, 6.0)  # seconds, the load-webhook-tail-late fault (its share is the parameter)
+VERY_LATE_DELAY = 15.0  # seconds, the load-webhook-very-late fault
 BATCH = 200
 
 
-def enqueue(store: Store, faults: FaultSet, workspace_id: str, payload: dict[str, Any]) -> int:
-    """Queue the event ``payload`` (``core.events.payload``) for every subscribed active endpoint
-    of the workspace; returns the count.
+def enqueue(
+    store: Store, faults: FaultSet, workspace_id: str, payload: dict[str, Any], copies: int = 1
+) -> int:
+    """Queue the event ``payload`` (``core.events.payload``) ``copies`` times for every subscribed
+    active endpoint of the workspace; returns the count.
 
     Call inside the transaction that creates the ticket or message, so a rolled-back request
-    emits nothing and a committed one is never lost.
+    emits nothing and a committed one is never lost. ``copies`` > 1 only serves a load fault.
     """
     event_type = str(payload["event_type"])
     if event_type == TICKET_CREATED and faults.on("webhook-created-missing"):
@@ -54,7 +59,12 @@ def enqueue(store: Store, faults: FaultSet, workspace_id: str, payload: dict[str
     text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
     scope = None if faults.on("webhook-cross-workspace") else workspace_id
     at = time.time() + (LATE_DELAY if faults.on("webhook-late") else 0.0)
-    copies = 2 if faults.on("webhook-double-fire") else 1
+    share = random.random()
+    if faults.on("load-webhook-tail-late") and share < faults.param("load-webhook-tail-late", 0.02):
+        at += random.uniform(*TAIL_DELAY)
+    if faults.on("load-webhook-very-late") and share < faults.param("load-webhook-very-late", 0.01):
+        at += VERY_LATE_DELAY
+    copies *= 2 if faults.on("webhook-double-fire") else 1
     count = 0
     for endpoint_id in store.subscribed_endpoints(scope, event_type):
         for _ in range(copies):
@@ -135,11 +145,11 @@ class Dispatcher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=wait)
 
-    def _dropped_by_load_fault(self) -> bool:
+    def _dropped_by_load_fault(self, rate: float) -> bool:
         now = time.monotonic()
         while self._recent and self._recent[0] <= now - 1.0:
             self._recent.popleft()
-        if len(self._recent) >= LOSS_RATE:
+        if len(self._recent) >= rate:
             return True
         # Only sent deliveries fill the window, so exactly the excess over the rate is lost.
         self._recent.append(now)
@@ -147,7 +157,9 @@ class Dispatcher:
 
     async def _deliver(self, row: tuple[Any, ...]) -> None:
         seq, delivery_id, event_type, payload, attempts, url, secret = row
-        if self.faults.on("load-webhook-loss") and self._dropped_by_load_fault():
+        if self.faults.on("load-webhook-loss") and self._dropped_by_load_fault(
+            self.faults.param("load-webhook-loss", LOSS_RATE)
+        ):
             self.store.mark_delivered(seq, None)
             return
         async with self._slots:

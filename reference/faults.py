@@ -164,9 +164,45 @@ CATALOGUE: tuple[Fault, ...] = (
     Fault("errors-uuid-prefix", "errors", "Planted bug: a ticket id with extra characters after the UUID finds the ticket"),
     # load-only
     Fault("load-slow-reads", "load", "Planted bug: list and get sleep 300-800 ms"),
+    # ... a few milliseconds over a latency SLO: only an exact percentile fails them
+    Fault("load-slow-list", "load", "Planted bug: every list takes 302 ms (2 ms over the p95 SLO)", 302),
+    Fault("load-slow-list", "load", "Planted bug: every list takes 306 ms (6 ms over the p95 SLO)", 306),
+    Fault("load-slow-list", "load", "Planted bug: every list takes 330 ms (30 ms over the p95 SLO)", 330),
+    Fault("load-slow-create", "load", "Planted bug: every create takes 304 ms (4 ms over the p95 SLO)", 304),
+    Fault("load-slow-create", "load", "Planted bug: every create takes 318 ms (18 ms over the p95 SLO)", 318),
+    Fault("load-slow-get-tail", "load", "Planted bug: 3% of gets take 810 ms (10 ms over the p99 SLO)", 810),
+    Fault("load-slow-get-tail", "load", "Planted bug: 3% of gets take 900 ms (100 ms over the p99 SLO)", 900),
+    # ... errors that need several requests in flight, or come in bursts
     Fault("load-5xx-under-concurrency", "load", "Planted bug: 500 when more than 4 requests are in flight"),
-    Fault("load-webhook-loss", "load", "Planted bug: deliveries beyond 20 per second are silently dropped"),
+    Fault("load-5xx-under-concurrency", "load", "Planted bug: 500 when more than 8 requests are in flight", 8),
+    Fault("load-5xx-under-concurrency", "load", "Planted bug: 500 when more than 12 requests are in flight", 12),
+    Fault("load-503-burst", "load", "Planted bug: every request answers 503 for 250 ms every 2 s", 2),
+    Fault("load-503-burst", "load", "Planted bug: every request answers 503 for 250 ms every 5 s", 5),
+    Fault("load-connection-reset", "load", "Planted bug: 1% of requests get their connection reset", 0.01),
+    Fault("load-connection-reset", "load", "Planted bug: 0.3% of requests get their connection reset", 0.003),
+    Fault("load-no-answer-under-concurrency", "load", "Planted bug: above 8 requests in flight, the connection closes without an answer", 8),
+    Fault("load-hang", "load", "Planted bug: 1% of requests are never answered (the client times out)", 0.01),
+    # ... writes lost, crossed or reordered when several arrive at once
+    Fault("load-lost-message-under-concurrency", "load", "Planted bug: beyond 2 messages in flight at one ticket, a message is acknowledged but not stored", 2),
+    Fault("load-lost-message-under-concurrency", "load", "Planted bug: beyond 6 messages in flight at one ticket, a message is acknowledged but not stored", 6),
+    Fault("load-lost-create-under-concurrency", "load", "Planted bug: beyond 4 creates in flight, a ticket is acknowledged but not stored", 4),
+    Fault("load-lost-create-under-concurrency", "load", "Planted bug: beyond 10 creates in flight, a ticket is acknowledged but not stored", 10),
+    Fault("load-crossed-fields-under-concurrency", "load", "Planted bug: beyond 4 creates in flight, a ticket is stored with another request's subject", 4),
+    Fault("load-messages-out-of-order", "load", "Planted bug: above 6 requests in flight, a message is stored 5 s in the past (listed before older ones)", 6),
     Fault("load-ticket-number-race", "load", "Planted bug: ticket numbers are read-then-written, so concurrent creates share numbers"),
+    Fault("load-ticket-number-race", "load", "Planted bug: ticket numbers are read-then-written with a 1 ms window, so concurrent creates share numbers", 1),
+    # ... webhooks: lost, late in the tail, twice
+    Fault("load-webhook-loss", "load", "Planted bug: deliveries beyond 20 per second are silently dropped"),
+    Fault("load-webhook-loss", "load", "Planted bug: deliveries beyond 60 per second are silently dropped", 60),
+    Fault("load-webhook-tail-late", "load", "Planted bug: 2% of webhooks are sent 2-6 s late", 0.02),
+    Fault("load-webhook-tail-late", "load", "Planted bug: 5% of webhooks are sent 2-6 s late", 0.05),
+    Fault("load-webhook-very-late", "load", "Planted bug: 1% of webhooks are sent 15 s late", 0.01),
+    Fault("load-webhook-double-under-concurrency", "load", "Planted bug: above 6 requests in flight, the event fires twice (two delivery ids)", 6),
+    Fault("load-webhook-crossed-under-concurrency", "load", "Planted bug: beyond 4 creates in flight, ticket.created carries another request's subject", 4),
+    # ... slower as the workspace fills up, while staying under the SLO for the run
+    Fault("load-slow-as-data-grows", "load", "Planted bug: the list gets 20 ms slower per 100 tickets in the workspace", 20),
+    Fault("load-slow-as-data-grows", "load", "Planted bug: the list gets 40 ms slower per 100 tickets in the workspace", 40),
+    Fault("load-create-slows-as-data-grows", "load", "Planted bug: a create gets 25 ms slower per 100 tickets in the workspace", 25),
     Fault("stall", "load", "Planted bug: the event loop freezes for 1 s every 4 s (a stop-the-world pause)"),
 )
 # fmt: on

@@ -206,6 +206,10 @@ class Store:
         self._last_ms = ms
         return format_ts(ms / 1000)
 
+    def past(self, seconds: float) -> str:
+        """A time ``seconds`` ago, as stored (only a load fault backdates anything)."""
+        return format_ts(time.time() - seconds)
+
     # -- workspaces and keys -----------------------------------------------------------------
 
     def create_workspace(self, name: str) -> str:
@@ -340,6 +344,22 @@ class Store:
             (mid, ticket_id, author_type, body, int(internal), created_at),
         )
         return mid
+
+    def forget_ticket(self, ticket_id: str) -> None:
+        """Drop a ticket and its messages (only load faults lose writes)."""
+        with self.tx():
+            self.conn.execute("DELETE FROM messages WHERE ticket_id = ?", (ticket_id,))
+            self.conn.execute("DELETE FROM tickets WHERE id = ?", (ticket_id,))
+
+    def forget_message(self, message_id: str) -> None:
+        """Drop one message (only a load fault loses writes)."""
+        with self.tx():
+            self.conn.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+
+    def set_subject(self, ticket_id: str, subject: str) -> None:
+        """Overwrite a ticket's subject (only a load fault crosses fields)."""
+        with self.tx():
+            self.conn.execute("UPDATE tickets SET subject = ? WHERE id = ?", (subject, ticket_id))
 
     def touch_ticket(self, ticket_id: str, updated_at: str) -> None:
         self.conn.execute("UPDATE tickets SET updated_at = ? WHERE id = ?", (updated_at, ticket_id))

@@ -63,8 +63,10 @@ class Tickets:
         *,
         emit: bool = True,
         number: int | None = None,
+        copies: int = 1,
+        event_changes: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Create a ticket from validated fields; ``number`` is only forced by the race fault."""
+        """Create a ticket from validated fields; the last three arguments only serve load faults."""
         f = self.faults
         subject = fields["subject"]
         if f.on("roundtrip-subject-trimmed"):
@@ -106,7 +108,8 @@ class Tickets:
                     ticket["id"], AUTHOR_CUSTOMER, ticket["description"], now
                 )
             if emit:
-                enqueue(self.store, f, workspace_id, events.payload(TICKET_CREATED, ticket))
+                payload = {**events.payload(TICKET_CREATED, ticket), **(event_changes or {})}
+                enqueue(self.store, f, workspace_id, payload, copies)
                 if message_id and f.on("webhook-description-message-event"):
                     message = {
                         "id": message_id,
@@ -122,13 +125,21 @@ class Tickets:
                     )
         return ticket
 
-    def add_message(self, row: tuple[Any, ...], body: str, *, emit: bool = True) -> dict[str, Any]:
-        """Append a public customer message; updated_at follows the newest message."""
+    def add_message(
+        self,
+        row: tuple[Any, ...],
+        body: str,
+        *,
+        emit: bool = True,
+        copies: int = 1,
+        backdate: float = 0.0,
+    ) -> dict[str, Any]:
+        """Append a public customer message; ``copies`` and ``backdate`` only serve load faults."""
         author = (
             AUTHOR_AGENT if self.faults.on("roundtrip-message-author-agent") else AUTHOR_CUSTOMER
         )
         with self.store.tx():
-            now = self.store.now()
+            now = self.store.past(backdate) if backdate else self.store.now()
             ticket_id = str(row[0])
             message_id = self.store.insert_message(ticket_id, author, body, now)
             self.store.touch_ticket(ticket_id, now)
@@ -139,7 +150,7 @@ class Tickets:
                 notes = self.store.internal_notes(ticket_id)
                 if notes and self.faults.on("notes-marker-in-webhook"):
                     payload["internal_notes"] = notes
-                enqueue(self.store, self.faults, workspace_of(row), payload)
+                enqueue(self.store, self.faults, workspace_of(row), payload, copies)
         return message
 
     def add_note(self, ticket_id: str, body: str) -> str:

@@ -10,11 +10,23 @@ from collections.abc import MutableSequence
 from typing import Any
 
 from tixallo_qa.core import spec
-from tixallo_qa.load.options import ENDPOINTS
+from tixallo_qa.core.ratelimit import Reservation
+from tixallo_qa.load.options import BURST, ENDPOINTS
 from tixallo_qa.load.scenario.pacing import Pacer, Reply
 from tixallo_qa.load.scenario.state import STATE
 
 _counter = itertools.count(1)
+# What a 201 said, kept with each created record so the read-back compares with it.
+TICKET_ECHO = (
+    "subject",
+    "description",
+    "priority",
+    "status",
+    "source",
+    "created_at",
+    "customer_id",
+)
+MESSAGE_ECHO = ("body", "author_type", "created_at")
 
 
 @functools.cache
@@ -27,12 +39,23 @@ def _list_limit() -> int:
     return int(spec.limit_parameter().get("default", 20))
 
 
-def _name(action: str) -> str:
-    return ENDPOINTS[action].split(" ", 1)[1]
+def _name(action: str, burst: bool = False) -> str:
+    """The path template locust and the histograms name a request by; bursts are kept apart."""
+    return ENDPOINTS[action].split(" ", 1)[1] + (BURST if burst else "")
+
+
+def _echo(data: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    return {k: data.get(k) for k in names if k in data}
 
 
 def create_ticket(
-    client: Any, pacer: Pacer, run_id: str, *, intended: float | None = None
+    client: Any,
+    pacer: Pacer,
+    run_id: str,
+    *,
+    intended: float | None = None,
+    slot: Reservation | None = None,
+    burst: bool = False,
 ) -> Reply:
     n = next(_counter)
     tag = f"{run_id}-{os.getpid()}-{n}"
@@ -44,7 +67,13 @@ def create_ticket(
         "priority": random.choice(_priorities()),
     }
     reply = pacer.call(
-        client, "POST", "/tickets", name=_name("create"), json=body, intended=intended
+        client,
+        "POST",
+        "/tickets",
+        name=_name("create", burst),
+        json=body,
+        intended=intended,
+        slot=slot,
     )
     if reply.status == 201 and isinstance(reply.data, dict) and reply.data.get("id"):
         STATE.collector.record_created(
@@ -55,6 +84,8 @@ def create_ticket(
                 "acked_at": reply.acked_at,
                 "sent_at": reply.sent_at,
                 "sent": body,
+                "returned": _echo(reply.data, TICKET_ECHO),
+                "burst": burst,
             }
         )
         STATE.recent.append(reply.data["id"])
@@ -62,11 +93,19 @@ def create_ticket(
 
 
 def add_message(
-    client: Any, pacer: Pacer, ticket_id: str, *, intended: float | None = None
+    client: Any,
+    pacer: Pacer,
+    ticket_id: str,
+    *,
+    intended: float | None = None,
+    slot: Reservation | None = None,
+    burst: bool = False,
 ) -> Reply:
-    body = {"body": f"Reply {next(_counter)} from tixallo-qa load."}
+    body = {"body": f"Reply {os.getpid()}-{next(_counter)} from tixallo-qa load."}
     path = f"/tickets/{ticket_id}/messages"
-    reply = pacer.call(client, "POST", path, name=_name("message"), json=body, intended=intended)
+    reply = pacer.call(
+        client, "POST", path, name=_name("message", burst), json=body, intended=intended, slot=slot
+    )
     if reply.status == 201 and isinstance(reply.data, dict) and reply.data.get("id"):
         STATE.collector.record_created(
             {
@@ -76,6 +115,8 @@ def add_message(
                 "acked_at": reply.acked_at,
                 "sent_at": reply.sent_at,
                 "sent": body,
+                "returned": _echo(reply.data, MESSAGE_ECHO),
+                "burst": burst,
             }
         )
     return reply

@@ -11,10 +11,11 @@ import gevent
 from locust.env import Environment
 from locust.stats import StatsError
 
+from tixallo_qa.core.histogram import Histogram
 from tixallo_qa.load import files
 from tixallo_qa.load.accounting import Accounting, accepted, event_key, expected_key, join
 from tixallo_qa.load.options import ChildPlan
-from tixallo_qa.load.percentiles import merge
+from tixallo_qa.load.scenario.collector import MAX_ERROR_EVENTS
 from tixallo_qa.webhook_sink.client import SinkClient
 
 log = logging.getLogger("tixallo.load")
@@ -29,6 +30,7 @@ _EVENT_FIELDS = (
     "verdict",
     "status",
     "received_at",
+    "payload",
 )
 
 
@@ -37,19 +39,59 @@ class WebhookLostError(Exception):
 
 
 class Aggregator:
+    """Every process's batches merged: HDR histograms added exactly, counts summed, samples kept."""
+
     def __init__(self) -> None:
+        self.window = 1.0
         self.created: list[dict[str, Any]] = []
-        self.timeline: dict[str, dict[int, dict[int, int]]] = {}
+        self.histograms: dict[str, dict[int, Histogram]] = {}
         self.counts: dict[str, int] = {}
+        self.failures: dict[str, dict[str, int]] = {}
+        self.rate_limited: dict[str, int] = {}
+        self.errors: dict[str, dict[str, Any]] = {}
+        self.error_events: list[list[Any]] = []
+        self.inflight: dict[int, int] = {}
+        self.span: list[float] = []
 
     def add(self, batch: dict[str, Any]) -> None:
+        self.window = float(batch.get("window") or self.window)
         self.created.extend(batch.get("created", []))
-        for name, seconds in batch.get("timeline", {}).items():
-            mine = self.timeline.setdefault(name, {})
-            for second, hist in seconds.items():
-                merge(mine.setdefault(int(second), {}), {int(b): c for b, c in hist.items()})
+        for name, windows in batch.get("histograms", {}).items():
+            mine = self.histograms.setdefault(name, {})
+            for window, encoded in windows.items():
+                hist = Histogram.decode(encoded)
+                key = int(window)
+                if key in mine:
+                    mine[key].add(hist)
+                else:
+                    mine[key] = hist
         for name, n in batch.get("counts", {}).items():
             self.counts[name] = self.counts.get(name, 0) + int(n)
+        for endpoint, kinds in batch.get("failures", {}).items():
+            mine_kinds = self.failures.setdefault(endpoint, {})
+            for kind, n in kinds.items():
+                mine_kinds[kind] = mine_kinds.get(kind, 0) + int(n)
+        for endpoint, n in batch.get("rate_limited", {}).items():
+            self.rate_limited[endpoint] = self.rate_limited.get(endpoint, 0) + int(n)
+        for key, entry in batch.get("errors", {}).items():
+            known = self.errors.get(key)
+            if known is None:
+                self.errors[key] = dict(entry)
+                continue
+            known["count"] += int(entry["count"])
+            known["first_at"] = min(known["first_at"], entry["first_at"])
+            known["last_at"] = max(known["last_at"], entry["last_at"])
+            if "sample" not in known and "sample" in entry:
+                known["sample"], known["detail"] = entry["sample"], entry.get("detail", "")
+        room = MAX_ERROR_EVENTS * 4 - len(self.error_events)
+        self.error_events.extend(batch.get("error_events", [])[: max(0, room)])
+        for level, n in batch.get("inflight", {}).items():
+            self.inflight[int(level)] = self.inflight.get(int(level), 0) + int(n)
+        first, last = (batch.get("span") or [None, None])[:2]
+        if first is not None and last is not None:
+            self.span = (
+                [min(self.span[0], first), max(self.span[1], last)] if self.span else [first, last]
+            )
 
     def finish(self, environment: Environment, plan: ChildPlan) -> None:
         """Write what the processes reported, then account webhooks (files, then locust rows)."""
@@ -57,8 +99,30 @@ class Aggregator:
         out.mkdir(parents=True, exist_ok=True)
         files.write_jsonl(out / files.CREATED, self.created)
         files.write_json(
-            out / files.TIMELINE,
-            {k: {str(s): h for s, h in v.items()} for k, v in self.timeline.items()},
+            out / files.HISTOGRAMS,
+            {
+                "window": self.window,
+                "endpoints": {
+                    name: {str(w): h.encode() for w, h in sorted(windows.items())}
+                    for name, windows in sorted(self.histograms.items())
+                },
+            },
+        )
+        files.write_json(
+            out / files.REQUESTS,
+            {
+                "failures": self.failures,
+                "rate_limited": self.rate_limited,
+                "inflight": {str(k): v for k, v in sorted(self.inflight.items())},
+                "span": self.span,
+            },
+        )
+        files.write_json(
+            out / files.ERRORS,
+            {
+                "kinds": sorted(self.errors.values(), key=lambda e: (-e["count"], e["kind"])),
+                "events": sorted(self.error_events),
+            },
         )
         files.write_json(out / files.COUNTS, self.counts)
         if not (plan.options.webhooks and plan.sink_url):
@@ -71,7 +135,7 @@ class Aggregator:
                 out / files.ACCOUNTING, {"error": f"the sink could not be queried: {exc}"}
             )
             return
-        accounting = join(self.created, events)
+        accounting = join(self.created, events, late_after_ms=plan.webhook_timeout * 1000.0)
         files.write_json(out / files.ACCOUNTING, accounting.as_dict())
         files.write_json(
             out / files.LAGS,

@@ -19,11 +19,12 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from tixallo_qa.load.options import ChildPlan
 from tixallo_qa.load.scenario.aggregator import Aggregator
+from tixallo_qa.load.scenario.burst import BurstUser
 from tixallo_qa.load.scenario.open_model import OpenModelUser
 from tixallo_qa.load.scenario.state import STATE
 from tixallo_qa.load.scenario.users import AgentUser, IntegratorUser
 
-__all__ = ["AgentUser", "IntegratorUser", "OpenModelUser"]
+__all__ = ["AgentUser", "BurstUser", "IntegratorUser", "OpenModelUser"]
 
 MESSAGE = "tixallo_batch"
 FLUSH_EVERY = 1.0
@@ -46,13 +47,24 @@ def _arguments(parser: Any) -> None:
 def _init(environment: Environment, **_: Any) -> None:
     if isinstance(environment.runner, MasterRunner):
         environment.runner.register_message(MESSAGE, _on_batch)
-    environment.events.request.add_listener(STATE.collector.on_request)
     raw = getattr(environment.parsed_options, "tixallo_plan", "")
     if raw:
+        plan = ChildPlan.from_json(json.loads(raw))
         # Class weights matter where users are dispatched: the master, or the single process.
-        weights = ChildPlan.from_json(json.loads(raw)).options.user_weights
+        weights = plan.options.user_weights
         IntegratorUser.weight = weights.get("integrator", 1.0)
         AgentUser.weight = weights.get("agent", 1.0)
+        _configure_users(plan)
+
+
+def _configure_users(plan: ChildPlan) -> None:
+    """Class attributes read when a user is made (remote workers get the plan only at test start)."""
+    # A request with no answer for this long is a timeout.
+    for cls in (IntegratorUser, AgentUser, BurstUser, OpenModelUser):
+        cls.network_timeout = cls.connection_timeout = plan.request_timeout
+    # One connection per request that may be in flight at once.
+    BurstUser.concurrency = max(1, plan.options.burst_size)
+    OpenModelUser.concurrency = plan.options.max_in_flight
 
 
 def _on_batch(environment: Environment, msg: Any, **_: Any) -> None:
@@ -76,7 +88,7 @@ def _test_start(environment: Environment, **_: Any) -> None:
             getattr(environment.parsed_options, "tixallo_plan", ""),
             getattr(runner, "worker_index", 0),
         )
-        OpenModelUser.concurrency = plan.options.max_in_flight
+        _configure_users(plan)
         if isinstance(runner, WorkerRunner) and "flush" not in _greenlets:
             _greenlets["flush"] = gevent.spawn(_flush_loop, runner)
     if not isinstance(runner, WorkerRunner) and "conduct" not in _greenlets:
@@ -86,7 +98,7 @@ def _test_start(environment: Environment, **_: Any) -> None:
 def _flush(runner: Any) -> None:
     batch = STATE.collector.take()
     if isinstance(runner, WorkerRunner):
-        if batch["created"] or batch["timeline"] or any(batch["counts"].values()):
+        if not STATE.collector.empty(batch):
             runner.send_message(MESSAGE, batch)
     else:
         _aggregator.add(batch)

@@ -1,4 +1,9 @@
-"""Every request goes through here: a key from this process's slice, paced, 429s kept apart from errors."""
+"""Every request goes through here: a key from this process's slice, paced, measured, errors named.
+
+Latency goes into the collector's HDR histograms (intended-time corrected in the open model),
+in-flight requests are counted, 429s are kept apart from errors, and every failure is named by
+kind (``HTTP 503``, ``connection reset``, ``timeout``...) with a redacted curl of the first one.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,13 @@ from typing import Any
 
 import gevent
 
-from tixallo_qa.core.ratelimit import KeyPool, parse_retry_after
+from tixallo_qa.core.ratelimit import KeyPool, Reservation, parse_retry_after
 from tixallo_qa.core.redact import Redactor
+from tixallo_qa.load.errors import BODY, curl, kind_of
 from tixallo_qa.load.scenario.collector import Collector
 
 RATE_LIMITED = "429"  # the request type of 429 rows in locust's statistics
+DETAIL = 200  # characters of an error answer kept with its sample
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,10 @@ class Pacer:
         self.redactor = Redactor(secrets)
         self.honour_retry_after = honour_retry_after
 
+    def spread(self, n: int) -> list[Reservation]:
+        """Slots for ``n`` requests sent at once, over as many keys as the pool has."""
+        return self.pool.reserve_spread(n)
+
     def call(
         self,
         client: Any,
@@ -52,42 +63,81 @@ class Pacer:
         name: str,
         json: Any = None,
         intended: float | None = None,
+        slot: Reservation | None = None,
     ) -> Reply:
         """One request. With ``intended`` (a perf_counter instant) latency is measured from it."""
-        slot = self.pool.reserve()
+        slot = slot or self.pool.reserve()
         if slot.delay > 0:
             gevent.sleep(slot.delay)
         if intended is not None and time.perf_counter() - intended > self.late_threshold:
             self.collector.count("late")
+        endpoint = f"{method} {name}"
+        collector = self.collector
         sent_at = time.time()
         headers = {"Authorization": f"Bearer {slot.key}"}
-        with client.request(
-            method, path, name=name, json=json, headers=headers, catch_response=True
-        ) as resp:
-            if intended is not None:
-                # Coordinated-omission correction: the user waited since the intended start.
-                resp.request_meta["response_time"] = (time.perf_counter() - intended) * 1000.0
-            acked_at = time.time()
-            status = int(resp.status_code or 0)
-            if status == 429:
-                if self.honour_retry_after:
-                    retry_after = parse_retry_after(resp.headers.get("Retry-After"))
-                    self.pool.penalize(slot.key, retry_after)
-                resp.request_meta["request_type"] = RATE_LIMITED
+        collector.started()
+        try:
+            with client.request(
+                method, path, name=name, json=json, headers=headers, catch_response=True
+            ) as resp:
+                meta = resp.request_meta
+                if intended is not None:
+                    # Coordinated-omission correction: the user waited since the intended start.
+                    meta["response_time"] = (time.perf_counter() - intended) * 1000.0
+                acked_at = time.time()
+                status = int(resp.status_code or 0)
+                if status == 429:
+                    if self.honour_retry_after:
+                        retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+                        self.pool.penalize(slot.key, retry_after)
+                    meta["request_type"] = RATE_LIMITED
+                    resp.success()
+                    collector.limited(endpoint)
+                    return Reply(429, None, acked_at, sent_at)
+                collector.answered(endpoint, float(meta.get("response_time") or 0.0), acked_at)
+                if not 200 <= status < 300:
+                    exception = meta.get("exception") if not status else None
+                    text = self.redactor.text(
+                        (resp.text or "")[:DETAIL] if status else str(exception or "no answer")
+                    )
+                    self._failed(
+                        client,
+                        endpoint,
+                        kind_of(status, exception),
+                        method,
+                        path,
+                        json,
+                        acked_at,
+                        text,
+                    )
+                    resp.failure(f"HTTP {status}: {text}")
+                    return Reply(status, None, acked_at, sent_at)
+                try:
+                    data = resp.json()["data"]
+                except (ValueError, KeyError, TypeError):
+                    text = "the body is not {'data': ...}"
+                    self._failed(client, endpoint, BODY, method, path, json, acked_at, text)
+                    resp.failure(f"HTTP {status}: {text}")
+                    return Reply(status, None, acked_at, sent_at)
                 resp.success()
-                return Reply(429, None, acked_at, sent_at)
-            if not 200 <= status < 300:
-                text = self.redactor.text(
-                    (resp.text or "")[:120]
-                    if status
-                    else str(resp.request_meta.get("exception") or "no answer")
-                )
-                resp.failure(f"HTTP {status}: {text}")
-                return Reply(status, None, acked_at, sent_at)
-            try:
-                data = resp.json()["data"]
-            except (ValueError, KeyError, TypeError):
-                resp.failure(f"HTTP {status}: the body is not {{'data': ...}}")
-                return Reply(status, None, acked_at, sent_at)
-            resp.success()
-            return Reply(status, data, acked_at, sent_at)
+                return Reply(status, data, acked_at, sent_at)
+        finally:
+            # A request cut off when the run stops (locust kills its users) counts for nothing.
+            collector.ended()
+
+    def _failed(
+        self,
+        client: Any,
+        endpoint: str,
+        kind: str,
+        method: str,
+        path: str,
+        body: Any,
+        at: float,
+        detail: str,
+    ) -> None:
+        sample = None
+        if self.collector.wants_sample(endpoint, kind):
+            base = str(getattr(client, "base_url", "") or "")
+            sample = curl(method, base + path, body, self.redactor)
+        self.collector.failed(endpoint, kind, at, sample, detail)

@@ -25,6 +25,7 @@ class ProcessState:
         """Build the plan and this process's key slice (index-th of ``plan.slices``)."""
         self.plan = ChildPlan.from_json(json.loads(plan_json))
         self.index = index
+        self.collector.configure(self.plan.options.window)
         settings = load_settings()
         keys = list(settings.api_keys)
         mine = keys[index % self.plan.slices :: self.plan.slices] or keys

@@ -88,3 +88,47 @@ def test_deliveries_without_ids_cannot_be_retries() -> None:
         ],
     )
     assert result.double_fires == 1
+
+
+def test_late_deliveries_are_counted_and_the_tail_summarised() -> None:
+    created = [_ticket(f"t{i}") for i in range(100)]
+    events = [_event("ticket.created", f"t{i}", at=100.002, delivery=f"d{i}") for i in range(97)]
+    events += [
+        _event("ticket.created", "t97", at=103.0, delivery="x"),  # 3 s: in the tail, not late
+        _event("ticket.created", "t98", at=112.0, delivery="y"),  # 12 s: later than 10 s
+        _event("ticket.created", "t99", at=125.0, delivery="z"),
+    ]
+    result = join(created, events, late_after_ms=10_000).as_dict()
+    assert result["late"] == 2 and result["lost"] == 0 and result["late_after_ms"] == 10_000
+    assert result["by_event_type"]["ticket.created"]["late_sample"] == ["t98", "t99"]
+    lag = result["lag_ms"]
+    assert lag["p50"] == pytest.approx(2.0, abs=0.01) and lag["p95"] == pytest.approx(2.0, abs=0.01)
+    # Three slow events in a hundred: the p95 hides them, the p99 and the maximum do not.
+    assert lag["p99"] == pytest.approx(12_000, abs=1) and lag["max"] == pytest.approx(25_000, abs=1)
+    assert join(created, events).late == 0  # no timeout given: nothing is late
+
+
+def test_payloads_must_carry_what_the_api_answered() -> None:
+    ticket = {
+        **_ticket("t1"), "ticket_number": 7,
+        "returned": {"subject": "Hello", "status": "new", "created_at": "2026-01-01T00:00:00.000Z"},
+    }  # fmt: skip
+    message = {**_message("t1", "m1"), "returned": {"body": "hi", "author_type": "customer"}}
+
+    def delivered(event_type: str, mid: str | None, payload: dict[str, Any]) -> dict[str, Any]:
+        return {**_event(event_type, "t1", mid=mid, delivery=f"d-{mid}"), "payload": payload}
+
+    faithful = [
+        # Other fields, another precision of the same instant, fields the API never said: fine.
+        delivered("ticket.created", None, {"ticket_id": "t1", "ticket_number": 7, "subject": "Hello",
+                                           "created_at": "2026-01-01T00:00:00Z", "extra": 1}),
+        delivered("ticket.message.created", "m1", {"ticket_id": "t1", "message_id": "m1", "body": "hi"}),
+    ]  # fmt: skip
+    assert join([ticket, message], faithful).payload_mismatches == 0
+    crossed = [
+        delivered("ticket.created", None, {"ticket_id": "t1", "ticket_number": 7, "subject": "Other"}),
+        delivered("ticket.message.created", "m1", {"ticket_id": "t1", "message_id": "m1", "body": "hi"}),
+    ]  # fmt: skip
+    result = join([ticket, message], crossed).as_dict()
+    assert result["payload_mismatches"] == 1
+    assert "subject" in result["payload_sample"][0] and "'Other'" in result["payload_sample"][0]

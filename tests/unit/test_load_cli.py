@@ -67,3 +67,37 @@ def test_rate_means_the_open_model_and_weights_parse() -> None:
 def test_bad_flags_are_refused(argv: tuple[str, ...]) -> None:
     with pytest.raises(LoadRefusedError):
         command.build(_parse(*argv))
+
+
+def test_burst_readback_and_new_gates_from_flags() -> None:
+    options, slo = command.build(
+        _parse(
+            "--burst-size", "4", "--burst-every", "2", "--readback-sample", "50",
+            "--readback-seconds", "5", "--slo-server-errors", "3", "--slo-webhook-lag-p99-ms",
+            "1500", "--slo-webhook-late", "2", "--slo-trend-growth-ms", "50",
+        )
+    )  # fmt: skip
+    assert (options.burst_size, options.burst_every, options.burst_rate) == (4, 2.0, 2.0)
+    assert options.readback_sample == 50 and options.readback_seconds == 5
+    assert slo.max_server_errors == 3 and slo.webhook_lag_p99_ms == 1500
+    assert slo.max_webhook_late == 2 and slo.trend_max_growth_ms == 50
+    defaults, gates = command.build(_parse())
+    assert defaults.burst_size == 12 and defaults.readback_sample is None
+    assert gates.max_server_errors == 0 and gates.webhook_lag_p99_ms == 2000 and gates.trend
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (("--find-capacity", "--rate", "50"), "--max-rate"),
+        (("--find-capacity", "--max-rate", "0"), "--max-rate"),
+        (("--find-capacity", "--duration", "5s", "--step-duration", "10s"), "budget"),
+        (("--burst-size", "-1"), "--burst-size"),
+    ],
+)
+def test_bad_capacity_and_burst_flags_are_refused_before_anything_starts(
+    argv: tuple[str, ...], needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert command.run(_parse(*argv)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "refused" in err[0] and needle in err[0], err

@@ -13,20 +13,23 @@ from tixallo_qa.load.planning import asked_rate, plan
 pytestmark = pytest.mark.unit
 
 
-def test_closed_rate_is_users_over_mean_think_time() -> None:
-    assert asked_rate(LoadOptions(users=20, think_min=0.5, think_max=1.5)) == 20.0
+def test_closed_rate_is_users_over_mean_think_time_plus_the_bursts() -> None:
+    assert asked_rate(LoadOptions(users=20, think_min=0.5, think_max=1.5)) == 20.0 + 12.0
+    quiet = LoadOptions(users=20, think_min=0.5, think_max=1.5, burst_size=0)
+    assert asked_rate(quiet) == 20.0
+    assert asked_rate(quiet.replace(burst_size=8, burst_every=2.0)) == 24.0
     assert math.isinf(asked_rate(LoadOptions(users=2, think_min=0, think_max=0)))
 
 
 def test_enough_keys_passes() -> None:
-    p = plan(LoadOptions(users=10, think_min=1, think_max=1), keys=20, limit_per_minute=60)
-    assert p.ok and p.keys_needed == required_keys(10, 60)
+    p = plan(LoadOptions(users=10, think_min=1, think_max=1), keys=30, limit_per_minute=60)
+    assert p.ok and p.keys_needed == required_keys(10 + 12, 60)
 
 
 def test_too_few_keys_is_refused_with_how_many_are_needed() -> None:
     options = LoadOptions(users=20, think_min=0.05, think_max=0.25)
     p = plan(options, keys=3, limit_per_minute=60)
-    needed = required_keys(20 / 0.15, 60)
+    needed = required_keys(20 / 0.15 + 12, 60)
     assert not p.ok
     assert f"needs {needed} keys" in p.message
     assert "TIXALLO_API_KEY" in p.message and "--measure-limiter" in p.message

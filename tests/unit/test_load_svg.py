@@ -6,8 +6,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from tixallo_qa.core.histogram import Histogram
 from tixallo_qa.load.report import timeline_series
-from tixallo_qa.load.svg import histogram_bins, histogram_chart, line_chart, nice_ceiling
+from tixallo_qa.load.svg import histogram_bins, histogram_chart, line_chart, nice_ceiling, stack
 
 pytestmark = pytest.mark.unit
 SVG = "{http://www.w3.org/2000/svg}"
@@ -52,12 +53,27 @@ def test_histogram_bins_count_everything() -> None:
     assert len([r for r in root.findall(f"{SVG}rect") if r.get("fill") == "#2563eb"]) == 10
 
 
-def test_timeline_series_per_second_percentiles() -> None:
-    timeline = {
-        "GET /tickets": {"100": {"10": 99, "1000": 1}, "101": {"20": 1}},
-        "POST /tickets": {"101": {"30": 1}},
+def _hist(*values: float) -> Histogram:
+    h = Histogram()
+    for v in values:
+        h.record(v)
+    return h
+
+
+def test_timeline_series_merges_endpoints_per_window() -> None:
+    windows = {
+        "GET /tickets": {100: _hist(*[10.0] * 99, 1000.0), 101: _hist(20.0)},
+        "POST /tickets": {101: _hist(30.0)},
     }
-    series = timeline_series(timeline)
-    assert series["p50"] == [(0.0, 10.0), (1.0, 20.0)]
-    assert series["max"] == [(0.0, 1000.0), (1.0, 30.0)]
-    assert series["p99"][0] == (0.0, 10.0)
+    series = timeline_series(windows, 2.0)
+    assert [x for x, _ in series["p50"]] == [0.0, 2.0]
+    assert [round(y) for _, y in series["p50"]] == [10, 20]
+    assert [round(y) for _, y in series["max"]] == [1000, 30]
+    assert round(series["p99"][0][1]) == 10
+
+
+def test_stacked_panels_are_one_well_formed_svg() -> None:
+    one = line_chart({"a": [(0, 1), (1, 2)]}, title="one", x_label="x", y_label="y")
+    two = line_chart({"b": [(0, 1)], "c": [(0, 2), (1, 3)]}, title="two", x_label="x", y_label="y")
+    root = _parse(stack([one, two], title="both"))
+    assert len(root.findall(f"{SVG}g")) == 2 and len(list(root.iter(f"{SVG}polyline"))) == 3

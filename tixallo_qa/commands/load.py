@@ -76,7 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     model.add_argument(
         "--task-weights",
-        metavar="create=3,message=2,list=1,get=3",
+        metavar="create=3,message=2,list=2,get=3",
         help="mix of each user type's tasks",
     )
     model.add_argument(
@@ -88,7 +88,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-webhooks", action="store_true", help="skip webhook accounting (no sink needed)"
     )
     model.add_argument(
-        "--readback-sample", type=int, help="created tickets read back after the run (default 20)"
+        "--burst-size",
+        type=int,
+        help="closed model: writes sent at the same instant in each burst, 0 = none (default 12)",
+    )
+    model.add_argument(
+        "--burst-every", type=float, help="closed model: seconds between write bursts (default 1)"
+    )
+    model.add_argument(
+        "--readback-sample",
+        type=int,
+        help="created tickets read back after the run, each with its messages (default: all)",
+    )
+    model.add_argument(
+        "--readback-seconds",
+        type=float,
+        help="how long the read-back may wait for key budget on a rate-limited target (default 30)",
+    )
+    hunt = parser.add_argument_group("find the capacity")
+    hunt.add_argument(
+        "--find-capacity",
+        action="store_true",
+        help="drive the open model at rising rates (doubling, then bisection) and report the highest "
+        "rate at which every SLO held; --duration is then the whole search (default 2m)",
+    )
+    hunt.add_argument(
+        "--max-rate",
+        type=float,
+        help="with --find-capacity: the highest rate to try, requests per second (default 1000; "
+        "never more than the key pool allows)",
+    )
+    hunt.add_argument(
+        "--step-duration",
+        default=None,
+        help="with --find-capacity: length of each constant-rate step (default 6s)",
     )
     gates = parser.add_argument_group("SLO gates (override the config file)")
     gates.add_argument("--slo-p95-ms", type=float, help="p95 latency per endpoint (default 300)")
@@ -100,7 +133,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--slo-webhook-lag-p95-ms", type=float, help="webhook delivery lag p95 (default 1000)"
     )
     gates.add_argument(
+        "--slo-webhook-lag-p99-ms", type=float, help="webhook delivery lag p99 (default 2000)"
+    )
+    gates.add_argument(
+        "--slo-webhook-late",
+        type=int,
+        help="webhooks allowed to arrive later than TIXALLO_WEBHOOK_TIMEOUT (default 0)",
+    )
+    gates.add_argument(
         "--slo-webhook-lost", type=int, help="webhooks allowed to be lost (default 0)"
+    )
+    gates.add_argument(
+        "--slo-server-errors", type=int, help="5xx answers allowed (default 0: a 5xx is a defect)"
+    )
+    gates.add_argument(
+        "--slo-transport-failures",
+        type=int,
+        help="resets, closes without an answer and timeouts allowed (default 0 on a loopback "
+        "target; elsewhere they count only in the error ratio)",
+    )
+    gates.add_argument(
+        "--slo-trend-growth-ms",
+        type=float,
+        help="trend: p75 growth from the first to the last third of the run that fails, together "
+        "with --slo-trend-growth-ratio (default 30)",
+    )
+    gates.add_argument(
+        "--slo-trend-growth-ratio",
+        type=float,
+        help="trend: relative p75 growth that fails, with --slo-trend-growth-ms (default 0.5 = +50%%)",
     )
     gates.add_argument(
         "--slo-double-fires", type=int, help="webhooks allowed to fire twice (default 0)"
@@ -178,6 +239,8 @@ def build(args: argparse.Namespace) -> tuple[Any, Any]:
         "users": args.users, "spawn_rate": args.spawn_rate, "rate": args.rate, "ramp_to": args.ramp_to,
         "max_in_flight": args.max_in_flight, "late_threshold": args.late_threshold,
         "processes": args.processes, "readback_sample": args.readback_sample,
+        "readback_seconds": args.readback_seconds, "burst_size": args.burst_size,
+        "burst_every": args.burst_every,
     }  # fmt: skip
     values.update({k: v for k, v in flags.items() if v is not None})
     if args.duration is not None:
@@ -203,8 +266,14 @@ def build(args: argparse.Namespace) -> tuple[Any, Any]:
         p99_ms=args.slo_p99_ms,
         max_error_ratio=args.slo_error_ratio,
         webhook_lag_p95_ms=args.slo_webhook_lag_p95_ms,
+        webhook_lag_p99_ms=args.slo_webhook_lag_p99_ms,
+        max_webhook_late=args.slo_webhook_late,
         max_webhook_lost=args.slo_webhook_lost,
         max_double_fires=args.slo_double_fires,
+        max_server_errors=args.slo_server_errors,
+        max_transport_failures=args.slo_transport_failures,
+        trend_max_growth_ms=args.slo_trend_growth_ms,
+        trend_max_growth_ratio=args.slo_trend_growth_ratio,
     )
     return LoadOptions(**values), slo
 
@@ -242,6 +311,49 @@ def _worker(args: argparse.Namespace) -> int:
     return subprocess.call(cmd, env=env)
 
 
+def _find_capacity(args: argparse.Namespace, console: Any) -> int:
+    """``--find-capacity``: the search, its table and verdict; exit 0 when some rate held."""
+    from tixallo_qa.core.settings import from_args
+    from tixallo_qa.load.capacity import (
+        DEFAULT_BUDGET,
+        DEFAULT_MAX_RATE,
+        DEFAULT_STEP,
+        find_capacity,
+    )
+    from tixallo_qa.load.safety import LoadRefusedError, parse_duration
+
+    if args.expect_workers:
+        raise LoadRefusedError("--find-capacity runs its own load processes: use --processes")
+    if args.rate is not None or args.ramp_to is not None:
+        raise LoadRefusedError(
+            "--find-capacity chooses the rates itself: use --max-rate, not --rate"
+        )
+    budget = parse_duration(args.duration) if args.duration is not None else DEFAULT_BUDGET
+    step = parse_duration(args.step_duration) if args.step_duration else DEFAULT_STEP
+    # The scenario mix and gates come from the flags and config file, as for a normal run.
+    duration, args.duration = args.duration, None
+    try:
+        options, slo = build(args)
+    finally:
+        args.duration = duration
+    result = find_capacity(
+        from_args(args),
+        options,
+        slo=slo,
+        max_rate=args.max_rate if args.max_rate is not None else DEFAULT_MAX_RATE,
+        budget=budget,
+        step=step,
+        report_dir=args.run_dir,
+        allow_remote=args.allow_remote,
+        faults=args.fault,
+        console=console,
+        quiet=args.quiet,
+    )
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2, sort_keys=True, default=str))
+    return result.exit_code
+
+
 def run(args: argparse.Namespace) -> int:
     from tixallo_qa.core.settings import from_args
     from tixallo_qa.load.report import make_console
@@ -253,6 +365,8 @@ def run(args: argparse.Namespace) -> int:
         return _worker(args)
     console = make_console()
     try:
+        if args.find_capacity:
+            return _find_capacity(args, console)
         options, slo = build(args)
         result = run_load(
             from_args(args),

@@ -72,7 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--load-seconds",
         type=_seconds,
         default=None,
-        help="length of each load run, for load faults and the faithful deployment (default 8)",
+        help="length of each load run, for load faults and the faithful deployment (default 15)",
     )
     how.add_argument(
         "--report-dir",

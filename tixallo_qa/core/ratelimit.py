@@ -44,6 +44,7 @@ class KeyPool:
         self._clock = clock
         self._sent: dict[str, deque[float]] = {k: deque() for k in self._keys}
         self._resting_until: dict[str, float] = dict.fromkeys(self._keys, 0.0)
+        self._rest_ends = 0.0  # when the last resting key may be used again
         self._lock = threading.Lock()
 
     @property
@@ -73,6 +74,9 @@ class KeyPool:
         its requests evenly, so every key keeps headroom for another client sharing it (the
         next phase of a run, another process) instead of spending one key after another.
         """
+        if self._limit <= 0 and key is None and self._rest_ends <= self._clock():
+            # No limit and no key resting: nothing to count (the load generator's hot path).
+            return Reservation(self._keys[0], 0.0)
         with self._lock:
             now = self._clock()
             candidates = [key] if key is not None else self._keys
@@ -81,10 +85,25 @@ class KeyPool:
             self._sent[best].append(slot)
             return Reservation(best, max(0.0, slot - now))
 
+    def reserve_spread(self, n: int) -> list[Reservation]:
+        """Reserve ``n`` slots for requests sent at once, spread over the keys that free first."""
+        with self._lock:
+            now = self._clock()
+            out: list[Reservation] = []
+            while len(out) < n:
+                # One slot per key per round, so a burst uses as many keys as it can.
+                ranked = sorted(self._keys, key=lambda k: self._slot(k, now))
+                for key in ranked[: n - len(out)]:
+                    slot = self._slot(key, now)
+                    self._sent[key].append(slot)
+                    out.append(Reservation(key, max(0.0, slot - now)))
+            return out
+
     def penalize(self, key: str, retry_after: float) -> None:
         """The server answered 429 for ``key``: rest it for ``retry_after`` seconds."""
         with self._lock:
             self._resting_until[key] = max(self._resting_until[key], self._clock() + retry_after)
+            self._rest_ends = max(self._rest_ends, self._resting_until[key])
 
 
 def required_keys(rate_per_second: float, limit_per_minute: int, window: float = 60.0) -> int:

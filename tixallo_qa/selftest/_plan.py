@@ -45,7 +45,8 @@ class Budgets:
     # at its end) still sees whether a client that waits what Retry-After says is served.
     rate_window: float = 10.0
     suite_timeout: float = 300.0
-    load_seconds: float = 8.0
+    # The default duration of 'tixallo-qa load': long enough for the trend gate's thirds.
+    load_seconds: float = 15.0
     # More than the smoke profile's 10 generated examples per operation, and the coverage phase
     # the smoke profile leaves out: at 10, plain st measurably missed a fault it finds at 25.
     plain_max_examples: int = 25
@@ -63,7 +64,8 @@ class Budgets:
             ),
             "load": (
                 f"for load-family faults and the faithful deployment: a {self.load_seconds:g} s "
-                "closed-model load run (load.runner defaults: 20 users) gated by the default SLOs"
+                "closed-model load run (load.runner defaults: 20 users and a burst of 12 simultaneous "
+                "writes every second) gated by the default SLOs, every created ticket read back"
             ),
             "plain": (
                 f"st run --checks all, phases examples,coverage,fuzzing,stateful, "
