@@ -13,12 +13,16 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tixallo_qa.contracts._breaker import Breaker
+from tixallo_qa.contracts._exchanges import Exchange
 from tixallo_qa.contracts._expect import Expect
 from tixallo_qa.contracts._ledger import Created, Ledger
 from tixallo_qa.contracts._profiles import Budget
 from tixallo_qa.contracts._profiles import budget as budget_of
 from tixallo_qa.contracts._state import SuiteState, state_of
-from tixallo_qa.contracts._transport import MAIN, OTHER, ApiClient, PacedSession
+from tixallo_qa.contracts._transport import MAIN, OTHER, ApiClient, Observer, PacedSession
+from tixallo_qa.core import tls
+from tixallo_qa.core.progress import ProgressWriter
 from tixallo_qa.core.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -51,7 +55,9 @@ def running_target(settings: Settings, suite_state: SuiteState) -> Iterator[Targ
     try:
         running = Target.start(settings)
     except TargetError as exc:
-        pytest.exit(f"the target could not be started: {exc}", returncode=3)
+        suite_state.infrastructure = suite_state.redactor.text(str(exc).splitlines()[0])
+        suite_state.stop_code = exc.code
+        pytest.exit(f"the target could not be started: {exc}", returncode=exc.code)
     suite_state.target = running.description
     suite_state.redactor.add(*running.settings.secrets)
     try:
@@ -95,6 +101,38 @@ def sink_baseline(running_target: Target) -> int:
     return running_target.baseline
 
 
+def _breaker(target: Settings, suite_state: SuiteState, session: pytest.Session) -> Breaker:
+    """Stops the suite (exit 3, one line) once the target itself no longer answers."""
+    from tixallo_qa.target import TargetError, probe_deployment
+
+    def probe() -> str | None:
+        try:
+            probe_deployment(target)
+        except TargetError as exc:
+            return str(exc)
+        return None
+
+    def trip(problem: str) -> None:
+        suite_state.infrastructure = suite_state.redactor.text(problem)
+        session.shouldstop = f"the target went away: {suite_state.infrastructure}"
+
+    return Breaker(probe, on_trip=trip)
+
+
+def _progress(pytestconfig: pytest.Config, suite_state: SuiteState) -> Observer | None:
+    """Keeps ``--tixallo-progress`` updated with the requests sent per identity."""
+    path = pytestconfig.getoption("--tixallo-progress")
+    if not path:
+        return None
+    writer = ProgressWriter(path)
+
+    def observe(exchange: Exchange, response: object) -> None:
+        if writer.due():
+            writer.update(suite_state.log.by_identity())
+
+    return observe
+
+
 @pytest.fixture(scope="session")
 def paced(
     target: Settings,
@@ -102,6 +140,7 @@ def paced(
     sink_client: SinkClient | None,
     sink_baseline: int,
     suite_state: SuiteState,
+    request: pytest.FixtureRequest,
 ) -> Iterator[PacedSession]:
     """The paced session every request goes through, schemathesis' included."""
     from tixallo_qa.core.ratelimit import KeyPool
@@ -119,8 +158,18 @@ def paced(
         )
         if key
     }
-    session = PacedSession(pools, suite_state.log, timeout=target.request_timeout, labels=labels)
+    session = PacedSession(
+        pools,
+        suite_state.log,
+        timeout=target.request_timeout,
+        labels=labels,
+        verify=tls.requests_verify(target.ca_bundle),
+        breaker=_breaker(target, suite_state, request.session),
+    )
     session.observers.append(ledger.observe)
+    progress = _progress(request.config, suite_state)
+    if progress is not None:
+        session.observers.append(progress)
     if sink_client is not None:
         client = sink_client
 

@@ -21,6 +21,9 @@ class SuiteState:
     lags: list[float] = field(default_factory=list)
     target: str = ""
     profile: str = ""
+    # Set when the target (or its sink) could not be reached: the one line, and the run exits 3.
+    infrastructure: str = ""
+    stop_code: int = 3  # its exit code (core.exitcodes): 3 unreachable, 2 a setting to fix
 
 
 STATE_KEY = pytest.StashKey[SuiteState]()

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from tixallo_qa.core import tls
 from tixallo_qa.core.netutil import is_loopback_host
 
 from ._model import OK, PROBLEM, WARN, DoctorReport
@@ -84,7 +85,7 @@ def check_reachable(url: str, timeout: float, report: DoctorReport) -> bool:
     return False
 
 
-def check_tls(url: str, timeout: float, report: DoctorReport) -> bool:
+def check_tls(url: str, timeout: float, report: DoctorReport, ca_bundle: str | None = None) -> bool:
     """https: the certificate verifies; http: fine on loopback, a warning elsewhere."""
     ep = Endpoint.from_url(url)
     if ep.scheme == "http":
@@ -98,20 +99,17 @@ def check_tls(url: str, timeout: float, report: DoctorReport) -> bool:
                 "use https:// unless this deployment is known to serve http",
             )
         return True
-    context = ssl.create_default_context()
+    context = tls.client_context(ca_bundle)
     try:
         with (
             socket.create_connection((ep.host, ep.port), timeout=timeout) as raw,
-            context.wrap_socket(raw, server_hostname=ep.host) as tls,
+            context.wrap_socket(raw, server_hostname=ep.host) as conn,
         ):
-            cert = tls.getpeercert() or {}
-            version = tls.version() or "TLS"
+            cert = conn.getpeercert() or {}
+            version = conn.version() or "TLS"
     except ssl.SSLCertVerificationError as exc:
         report.add(
-            "tls",
-            PROBLEM,
-            f"the TLS certificate of {ep.host} does not verify ({exc.verify_message}): fix the "
-            "certificate, or point SSL_CERT_FILE at the CA bundle that signs it",
+            "tls", PROBLEM, tls.tls_problem(ep.host, exc, ca_bundle, setting="TIXALLO_BASE_URL")
         )
         return False
     except (ssl.SSLError, OSError) as exc:
