@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -95,6 +96,7 @@ def read_back(
     redactor: Redactor | None = None,
     sleep: Callable[[float], None] = time.sleep,
     transport: httpx.BaseTransport | None = None,
+    verify: ssl.SSLContext | bool = True,
 ) -> IntegrityResult:
     """Check distinct numbers over every created ticket, then GET a paced sample and compare."""
     redactor = redactor or Redactor(keys)
@@ -110,7 +112,11 @@ def read_back(
     # The run's pools fill keys from the front of each slice, so the back ones have budget left.
     pool = KeyPool(list(reversed(keys)), rate_limit)
     with httpx.Client(
-        base_url=base_url.rstrip("/"), timeout=timeout, transport=transport, trust_env=False
+        base_url=base_url.rstrip("/"),
+        timeout=timeout,
+        transport=transport,
+        trust_env=False,
+        verify=verify,
     ) as http:
         for ticket in chosen:
             problem = _read_one(http, pool, ticket, bodies, redactor, sleep)

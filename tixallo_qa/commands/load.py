@@ -245,7 +245,7 @@ def _worker(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     from tixallo_qa.core.settings import from_args
     from tixallo_qa.load.report import make_console
-    from tixallo_qa.load.runner import EXIT_ERROR, EXIT_REFUSED, run_load
+    from tixallo_qa.load.runner import EXIT_REFUSED, run_load
     from tixallo_qa.load.safety import LoadRefusedError
     from tixallo_qa.target import TargetError
 
@@ -271,7 +271,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_REFUSED
     except TargetError as exc:
         print(f"tixallo-qa load: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return exc.code
     if args.json:
         print(json.dumps(result.summary, indent=2, sort_keys=True, default=str))
     return result.exit_code
