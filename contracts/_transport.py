@@ -69,6 +69,21 @@ class PacedSession(requests.Session):
         self.labels = dict(labels or {})
         self._local = threading.local()
 
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        """As requests does, except that TIXALLO_CA_BUNDLE beats REQUESTS_CA_BUNDLE.
+
+        requests lets those variables override ``Session.verify`` whenever a request does not
+        pass ``verify`` itself; the one CA setting of the project must win.
+        """
+        merged: dict[str, Any] = super().merge_environment_settings(
+            url, proxies, stream, verify, cert
+        )
+        if verify is None or verify is True:
+            merged["verify"] = self.verify
+        return merged
+
     @contextlib.contextmanager
     def raw_429(self) -> Iterator[None]:
         """Within this block a 429 is returned as it is (the rate-limit check wants to see it)."""

@@ -9,7 +9,10 @@ from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from tixallo_qa.core.exitcodes import epilog
     from tixallo_qa.core.settings import add_arguments as setting_arguments
+
+    parser.epilog = epilog()
 
     run = parser.add_argument_group("the run")
     run.add_argument(
