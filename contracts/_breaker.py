@@ -55,12 +55,20 @@ class Breaker:
             return
         with self._lock:
             self._failures += 1
-            if self._failures < self._threshold or self.tripped is not None:
-                return
+            due = self._failures >= self._threshold
+        if due:
+            self.confirm()
+
+    def confirm(self) -> bool:
+        """Probe the target now; trip when it cannot be reached. True when tripped."""
+        with self._lock:
+            if self.tripped is not None:
+                return True
             problem = self._probe()
             if problem is None:
                 self._failures = 0  # the target answers: these failures are the endpoint's own
-                return
+                return False
             self.tripped = problem
         if self._on_trip is not None:
             self._on_trip(problem)
+        return True

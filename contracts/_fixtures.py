@@ -116,7 +116,8 @@ def _breaker(target: Settings, suite_state: SuiteState, session: pytest.Session)
         suite_state.infrastructure = suite_state.redactor.text(problem)
         session.shouldstop = f"the target went away: {suite_state.infrastructure}"
 
-    return Breaker(probe, on_trip=trip)
+    suite_state.breaker = Breaker(probe, on_trip=trip)
+    return suite_state.breaker
 
 
 def _progress(pytestconfig: pytest.Config, suite_state: SuiteState) -> Observer | None:

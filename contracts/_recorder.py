@@ -81,7 +81,12 @@ class ResultsPlugin:
         record = self._record(item)
         record.ran = True
         record.duration += report.duration
-        infrastructure = state_of(self.config).infrastructure
+        state = state_of(self.config)
+        if report.failed and not state.infrastructure and state.breaker is not None:
+            # A check that failed while the target went away (a refused request, a webhook that
+            # never came) judged nothing: one probe (no key's budget) tells that from a defect.
+            state.breaker.confirm()
+        infrastructure = state.infrastructure
         if report.failed and infrastructure and not record.broken:
             record.broken = redactor.text(infrastructure)
             # pytest writes a <failure> for a failed call; the runner turns this one into an

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from tixallo_qa.contracts._breaker import Breaker
 from tixallo_qa.contracts._exchanges import ExchangeLog
 from tixallo_qa.contracts._ledger import Ledger
 from tixallo_qa.core.redact import Redactor
@@ -24,6 +25,8 @@ class SuiteState:
     # Set when the target (or its sink) could not be reached: the one line, and the run exits 3.
     infrastructure: str = ""
     stop_code: int = 3  # its exit code (core.exitcodes): 3 unreachable, 2 a setting to fix
+    # Probes the target when a check fails with no HTTP answer (contracts._breaker).
+    breaker: Breaker | None = None
 
 
 STATE_KEY = pytest.StashKey[SuiteState]()

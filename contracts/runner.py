@@ -118,8 +118,10 @@ def mark_infrastructure(junit_path: str | os.PathLike[str], result: SuiteResult)
     for suite in suites:
         for case in suite.iter("testcase"):
             props = {p.get("name"): p.get("value") for p in case.iter("property") if p.get("name")}
-            failure = case.find("failure")
-            if INFRASTRUCTURE_PROPERTY in props and failure is not None:
+            if INFRASTRUCTURE_PROPERTY not in props:
+                continue
+            # Every failure of the case (subtests add one each, and one for the whole).
+            for failure in case.findall("failure"):
                 failure.tag = "error"
                 failure.set("type", "infrastructure")
                 failure.set("message", str(props[INFRASTRUCTURE_PROPERTY]))
