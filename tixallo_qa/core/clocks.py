@@ -39,10 +39,11 @@ def from_date_header(date: str | None, sent_at: float, received_at: float) -> Sk
         theirs = parsedate_to_datetime(date).timestamp()
     except (TypeError, ValueError, IndexError):
         return None
-    # Date is truncated to the second: its instant lies in [theirs, theirs + 1).
+    # Date is truncated to the second, and servers (uvicorn, nginx) refresh it once a second:
+    # the instant it stands for lies in [theirs, theirs + 2).
     middle = (sent_at + received_at) / 2
-    uncertainty = 0.5 + (received_at - sent_at) / 2
-    return Skew(round(theirs + 0.5 - middle, 2), round(uncertainty, 2), "Date header")
+    uncertainty = 1.0 + (received_at - sent_at) / 2
+    return Skew(round(theirs + 1.0 - middle, 2), round(uncertainty, 2), "Date header")
 
 
 def timestamp_of(headers: Mapping[str, str]) -> int | None:
