@@ -101,8 +101,13 @@ def sink_baseline(running_target: Target) -> int:
     return running_target.baseline
 
 
-def _breaker(target: Settings, suite_state: SuiteState, session: pytest.Session) -> Breaker:
-    """Stops the suite (exit 3, one line) once the target itself no longer answers."""
+def _breaker(
+    target: Settings,
+    suite_state: SuiteState,
+    session: pytest.Session,
+    sink_client: SinkClient | None,
+) -> Breaker:
+    """Stops the suite (exit 3, one line) once the target, or its sink, no longer answers."""
     from tixallo_qa.target import TargetError, probe_deployment
 
     def probe() -> str | None:
@@ -110,6 +115,14 @@ def _breaker(target: Settings, suite_state: SuiteState, session: pytest.Session)
             probe_deployment(target)
         except TargetError as exc:
             return str(exc)
+        if sink_client is not None:
+            try:
+                sink_client.health()
+            except Exception:  # any failure to answer: the webhook checks cannot be judged
+                return (
+                    f"the webhook sink at {sink_client.base_url} stopped answering: restart it "
+                    "('tixallo-qa sink'), or check TIXALLO_SINK_HOST and TIXALLO_SINK_PORT"
+                )
         return None
 
     def trip(problem: str) -> None:
@@ -165,7 +178,7 @@ def paced(
         timeout=target.request_timeout,
         labels=labels,
         verify=tls.requests_verify(target.ca_bundle),
-        breaker=_breaker(target, suite_state, request.session),
+        breaker=_breaker(target, suite_state, request.session, sink_client),
     )
     session.observers.append(ledger.observe)
     progress = _progress(request.config, suite_state)

@@ -79,10 +79,18 @@ def test_run_and_load_against_a_closed_port_exit_3_with_one_line(tmp_path: Path)
     assert line.endswith("start it, or fix the host and port in TIXALLO_BASE_URL")
 
 
-def test_a_target_that_goes_away_mid_run_stops_the_suite_with_errors_not_failures(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("stopped", "said"),
+    [
+        ("reference deployment", "is unreachable: nothing listens on"),
+        ("webhook sink", "the webhook sink at http://127.0.0.1:"),
+    ],
+    ids=["deployment", "sink"],
+)
+def test_a_part_that_goes_away_mid_run_stops_the_suite_with_errors_not_failures(
+    tmp_path: Path, stopped: str, said: str
 ) -> None:
-    """The reference deployment is stopped once the suite has sent some requests."""
+    """The deployment (or the sink) is stopped once the suite has sent some requests."""
     progress = tmp_path / "progress.json"
     junit = tmp_path / "junit.xml"
     results: list[SuiteResult] = []
@@ -97,15 +105,15 @@ def test_a_target_that_goes_away_mid_run_stops_the_suite_with_errors_not_failure
         while sum(read_counts(progress).values()) < 40:
             assert worker.is_alive() and time.monotonic() < deadline, "the suite never got going"
             time.sleep(0.05)
-        [reference] = [c for c in target.children if c.name == "reference deployment"]
-        reference.stop()
-        stopped = time.monotonic()
+        [part] = [c for c in target.children if c.name == stopped]
+        part.stop()
+        when = time.monotonic()
         worker.join(HANG)
-        print(f"the suite stopped {time.monotonic() - stopped:.1f} s after the deployment did")
+        print(f"the suite stopped {time.monotonic() - when:.1f} s after the {stopped} did")
         assert not worker.is_alive()
     [result] = results
     assert result.exit_status == 3, (result.counts, result.errors, result.infrastructure)
-    assert "is unreachable: nothing listens on" in result.infrastructure
+    assert said in result.infrastructure
     assert result.counts["failed"] == 0 and result.counts["error"] >= 1
     errors, failures = _junit_counts(junit)
     assert errors >= 1 and failures == 0, junit.read_text()[-3000:]

@@ -92,6 +92,7 @@ def test_run_against_the_https_deployment_with_an_https_sink(
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-4000:]
     result = json.loads(done.stdout)
+    print(f"tixallo-qa run over HTTPS (smoke, 5 s load): {result['duration']:.1f} s")
     assert result["passed"] and result["exit_code"] == 0
     assert result["counts"]["passed"] > 0 and result["counts"]["failed"] == 0
     # The deployment's dispatcher reached the https sink, and the sink verified its signatures.
@@ -143,3 +144,45 @@ def test_the_sink_serves_https_and_its_client_verifies_it(tmp_path: Path) -> Non
         assert sink_status(sink.url, token=token, ca_bundle=str(ca.ca)) == "answers"
         with pytest.raises(TargetError, match="does not verify against TIXALLO_CA_BUNDLE="):
             sink_status(sink.url, token=token, ca_bundle=SYSTEM_CAS)
+
+
+def test_project_serve_tls_makes_a_local_ca_and_writes_it_into_the_settings(
+    tmp_path: Path,
+) -> None:
+    """`make serve ARGS=--tls`: HTTPS with a CA made for it, trusted through the settings file."""
+    import httpx
+
+    from tixallo_qa.core.tls import client_context
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tixallo_qa", "reference", "serve", "--port", "0", "--tls"],
+        cwd=tmp_path,
+        env=_clean_environ(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    settings: dict[str, str] = {}
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            name, _, value = line.strip().partition("=")
+            settings[name] = value
+            if name == "TIXALLO_RATE_LIMIT":
+                break
+        ca = settings["TIXALLO_CA_BUNDLE"]
+        assert settings["TIXALLO_BASE_URL"].startswith("https://127.0.0.1:")
+        assert Path(ca) == (tmp_path / ".tixallo" / "tls" / "ca.pem").resolve()
+        assert parse_env_file(tmp_path / ".tixallo" / "reference.env")["TIXALLO_CA_BUNDLE"] == ca
+        url = settings["TIXALLO_BASE_URL"] + "/tickets"
+        headers = {"Authorization": f"Bearer {settings['TIXALLO_API_KEY']}"}
+        with httpx.Client(verify=client_context(ca), trust_env=False) as client:
+            assert client.get(url, headers=headers).status_code == 200
+        with (
+            httpx.Client(verify=client_context(SYSTEM_CAS), trust_env=False) as client,
+            pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"),
+        ):
+            client.get(url)
+    finally:
+        process.terminate()
+        process.communicate(timeout=15)
