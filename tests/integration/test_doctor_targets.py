@@ -98,8 +98,9 @@ def test_target_down_is_one_line_with_its_fix(
     code, lines = _cli(clean_env, capsys, down)
     assert code == 3  # unreachable (core.exitcodes)
     assert _problem_lines(lines) == [
-        f"problem target nothing listens on 127.0.0.1:{port} (connection refused): start the deployment, "
-        "or fix the host and port in TIXALLO_BASE_URL"
+        f"problem target the deployment at http://127.0.0.1:{port}/api/v1 is unreachable: nothing "
+        f"listens on 127.0.0.1:{port} (connection refused): start it, or fix the host and port in "
+        "TIXALLO_BASE_URL"
     ]
 
 
