@@ -79,10 +79,16 @@ def figures(kind: str, run: OpenRun, share: float) -> dict[str, Any]:
     }
 
 
-def drain(sink_url: str, expected: int, timeout: float) -> float:
+def _sink(sink_url: str, token: str | None) -> httpx.Client:
+    """A client of the sink's query API (the embedded sink wants its token)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    return httpx.Client(base_url=sink_url, trust_env=False, timeout=30, headers=headers)
+
+
+def drain(sink_url: str, expected: int, timeout: float, token: str | None = None) -> float:
     """Seconds until the sink holds ``expected`` valid ``ticket.created`` deliveries (deadline)."""
     started = time.monotonic()
-    with httpx.Client(base_url=sink_url, trust_env=False, timeout=30) as http:
+    with _sink(sink_url, token) as http:
         while time.monotonic() - started < timeout:
             stats = http.get("/_sink/stats").json()
             if stats["by_event_type"].get("ticket.created", 0) >= expected:
@@ -91,11 +97,13 @@ def drain(sink_url: str, expected: int, timeout: float) -> float:
     return math.nan
 
 
-def wait_for_sink(sink_url: str, since: int, ids: set[str], timeout: float) -> dict[str, float]:
+def wait_for_sink(
+    sink_url: str, since: int, ids: set[str], timeout: float, token: str | None = None
+) -> dict[str, float]:
     """ticket_id -> receive wall time of its first valid ``ticket.created`` delivery."""
     got: dict[str, float] = {}
     deadline = time.monotonic() + timeout
-    with httpx.Client(base_url=sink_url, trust_env=False, timeout=30) as http:
+    with _sink(sink_url, token) as http:
         while True:
             page = http.get(
                 "/_sink/events",
@@ -153,14 +161,15 @@ def run(get_rates: list[float], post_rates: list[float], lag_rates: list[float],
             results["steps"].append(figures("POST", *step(port, post, rate, seconds, pid)))
         created = 50 + sum(f["ok"] for f in results["steps"] if f["kind"] == "POST")
         # Webhooks of the POST steps still queued: how long the dispatcher needs to catch up.
-        results["drain_s"] = drain(sink_url, created, timeout=60.0)
+        results["drain_s"] = drain(sink_url, created, timeout=60.0, token=s.sink_token)
         for rate in lag_rates:
-            since = int(httpx.get(f"{sink_url}/_sink/health", trust_env=False).json()["last_seq"])
+            with _sink(sink_url, s.sink_token) as http:
+                since = int(http.get("/_sink/health").json()["last_seq"])
             made, _share = step(port, post, rate, seconds, pid, keep_body=True)
             acked: dict[str, float] = {}
             for sample in made.ok:
                 acked[json.loads(sample.body)["data"]["id"]] = sample.wall_done
-            received = wait_for_sink(sink_url, since, set(acked), timeout=15.0)
+            received = wait_for_sink(sink_url, since, set(acked), timeout=15.0, token=s.sink_token)
             lags = [max(0.0, received[t] - acked[t]) for t in acked if t in received]
             results["lag"].append(
                 {

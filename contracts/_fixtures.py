@@ -13,13 +13,17 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tixallo_qa.contracts._breaker import Breaker
+from tixallo_qa.contracts._exchanges import Exchange
 from tixallo_qa.contracts._expect import Expect
 from tixallo_qa.contracts._ledger import Created, Ledger
 from tixallo_qa.contracts._oracle_hooks import oracles_for, shared_webhooks
 from tixallo_qa.contracts._profiles import Budget
 from tixallo_qa.contracts._profiles import budget as budget_of
 from tixallo_qa.contracts._state import SuiteState, state_of
-from tixallo_qa.contracts._transport import MAIN, OTHER, ApiClient, PacedSession
+from tixallo_qa.contracts._transport import MAIN, OTHER, ApiClient, Observer, PacedSession
+from tixallo_qa.core import tls
+from tixallo_qa.core.progress import ProgressWriter
 from tixallo_qa.core.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -52,7 +56,9 @@ def running_target(settings: Settings, suite_state: SuiteState) -> Iterator[Targ
     try:
         running = Target.start(settings)
     except TargetError as exc:
-        pytest.exit(f"the target could not be started: {exc}", returncode=3)
+        suite_state.infrastructure = suite_state.redactor.text(str(exc).splitlines()[0])
+        suite_state.stop_code = exc.code
+        pytest.exit(f"the target could not be started: {exc}", returncode=exc.code)
     suite_state.target = running.description
     suite_state.redactor.add(*running.settings.secrets)
     try:
@@ -96,6 +102,52 @@ def sink_baseline(running_target: Target) -> int:
     return running_target.baseline
 
 
+def _breaker(
+    target: Settings,
+    suite_state: SuiteState,
+    session: pytest.Session,
+    sink_client: SinkClient | None,
+) -> Breaker:
+    """Stops the suite (exit 3, one line) once the target, or its sink, no longer answers."""
+    from tixallo_qa.target import TargetError, probe_deployment
+
+    def probe() -> str | None:
+        try:
+            probe_deployment(target)
+        except TargetError as exc:
+            return str(exc)
+        if sink_client is not None:
+            try:
+                sink_client.health()
+            except Exception:  # any failure to answer: the webhook checks cannot be judged
+                return (
+                    f"the webhook sink at {sink_client.base_url} stopped answering: restart it "
+                    "('tixallo-qa sink'), or check TIXALLO_SINK_HOST and TIXALLO_SINK_PORT"
+                )
+        return None
+
+    def trip(problem: str) -> None:
+        suite_state.infrastructure = suite_state.redactor.text(problem)
+        session.shouldstop = f"the target went away: {suite_state.infrastructure}"
+
+    suite_state.breaker = Breaker(probe, on_trip=trip)
+    return suite_state.breaker
+
+
+def _progress(pytestconfig: pytest.Config, suite_state: SuiteState) -> Observer | None:
+    """Keeps ``--tixallo-progress`` updated with the requests sent per identity."""
+    path = pytestconfig.getoption("--tixallo-progress")
+    if not path:
+        return None
+    writer = ProgressWriter(path)
+
+    def observe(exchange: Exchange, response: object) -> None:
+        if writer.due():
+            writer.update(suite_state.log.by_identity())
+
+    return observe
+
+
 @pytest.fixture(scope="session")
 def paced(
     target: Settings,
@@ -104,6 +156,7 @@ def paced(
     sink_baseline: int,
     suite_state: SuiteState,
     pytestconfig: pytest.Config,
+    request: pytest.FixtureRequest,
 ) -> Iterator[PacedSession]:
     """The paced session every request goes through, schemathesis' included."""
     from tixallo_qa.core.ratelimit import KeyPool
@@ -121,10 +174,20 @@ def paced(
         )
         if key
     }
-    session = PacedSession(pools, suite_state.log, timeout=target.request_timeout, labels=labels)
+    session = PacedSession(
+        pools,
+        suite_state.log,
+        timeout=target.request_timeout,
+        labels=labels,
+        verify=tls.requests_verify(target.ca_bundle),
+        breaker=_breaker(target, suite_state, request.session, sink_client),
+    )
     session.observers.append(ledger.observe)
     suite_state.oracles = oracles_for(target, shared=shared_webhooks(pytestconfig, target))
     session.observers.append(suite_state.oracles.observe)
+    progress = _progress(request.config, suite_state)
+    if progress is not None:
+        session.observers.append(progress)
     if sink_client is not None:
         client = sink_client
 

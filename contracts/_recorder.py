@@ -11,10 +11,19 @@ from typing import Any
 import pytest
 
 from tixallo_qa.contracts._catalogue import check_of
-from tixallo_qa.contracts._results import FAILED, PASSED, SKIPPED, CheckResult, SuiteResult
+from tixallo_qa.contracts._results import (
+    ERROR,
+    FAILED,
+    PASSED,
+    SKIPPED,
+    CheckResult,
+    SuiteResult,
+)
 from tixallo_qa.contracts._state import state_of
 
 MESSAGE_LIMIT = 12_000
+# The JUnit property that marks a testcase the target's absence broke (see contracts.runner).
+INFRASTRUCTURE_PROPERTY = "tixallo-infrastructure"
 
 
 @dataclass
@@ -27,6 +36,8 @@ class _Record:
     skip_reason: str | None = None
     duration: float = 0.0
     ran: bool = False
+    # The target went away while this check ran: it could not be judged (an error, not a failure).
+    broken: str = ""
 
 
 def _message(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
@@ -70,7 +81,19 @@ class ResultsPlugin:
         record = self._record(item)
         record.ran = True
         record.duration += report.duration
-        if report.failed:
+        state = state_of(self.config)
+        if report.failed and not state.infrastructure and state.breaker is not None:
+            # A check that failed while the target went away (a refused request, a webhook that
+            # never came) judged nothing: one probe (no key's budget) tells that from a defect.
+            state.breaker.confirm()
+        infrastructure = state.infrastructure
+        if report.failed and infrastructure and not record.broken:
+            record.broken = redactor.text(infrastructure)
+            # pytest writes a <failure> for a failed call; the runner turns this one into an
+            # <error> in the JUnit file (CI must not count a dead target as a defect).
+            item.user_properties.append((INFRASTRUCTURE_PROPERTY, record.broken))
+            report.longrepr = redactor.text(str(report.longreprtext))
+        elif report.failed:
             message = (
                 _message(call.excinfo) if call.excinfo is not None else str(report.longreprtext)
             )
@@ -99,7 +122,9 @@ class ResultsPlugin:
         for record in self.records.values():
             if not record.ran:
                 continue
-            if record.failures:
+            if record.broken:
+                outcome, message = ERROR, f"not judged: {record.broken}"
+            elif record.failures:
                 outcome, message = FAILED, "\n\n".join(record.failures)
             elif record.skip_reason is not None:
                 outcome, message = SKIPPED, record.skip_reason
@@ -137,6 +162,8 @@ class ResultsPlugin:
             exit_code=exit_code,
             errors=list(self.errors),
             json_path=self.path,
+            infrastructure=state.infrastructure,
+            stop_code=state.stop_code,
         )
 
     @pytest.hookimpl(trylast=True)

@@ -10,9 +10,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tixallo_qa.core import exitcodes
+
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+# The check could not be judged: the target went away while it ran (an infrastructure problem,
+# a JUnit <error>, never a failure).
+ERROR = "error"
 SETTING_NAME = re.compile(r"\bTIXALLO_[A-Z_]+\b")
-OUTCOMES = (PASSED, FAILED, SKIPPED)
+OUTCOMES = (PASSED, FAILED, SKIPPED, ERROR)
 FORMAT_VERSION = 1
 
 
@@ -65,6 +70,26 @@ class SuiteResult:
     errors: list[str] = field(default_factory=list)
     junit_path: str | None = None
     json_path: str | None = None
+    # The one line when the target or the sink could not be reached (what, where, the fix).
+    infrastructure: str = ""
+    # What that line means for the exit code: 3 (unreachable), or 2 (a setting such as a wrong
+    # TIXALLO_SINK_TOKEN).
+    stop_code: int = exitcodes.INFRASTRUCTURE
+
+    @property
+    def exit_status(self) -> int:
+        """The command's exit code (``core.exitcodes``): a defect beats an infrastructure failure."""
+        if self.counts[FAILED]:
+            return exitcodes.DEFECTS
+        if self.infrastructure:
+            return self.stop_code
+        if self.errors or self.counts[ERROR]:
+            return exitcodes.INFRASTRUCTURE
+        if self.exit_code == 5 or (self.exit_code == 4 and not self.checks):
+            return exitcodes.USAGE  # pytest: nothing collected, or a usage error
+        if self.counts[PASSED] == 0:
+            return exitcodes.INCONCLUSIVE  # every check skipped: nothing was judged
+        return exitcodes.PASSED
 
     @property
     def counts(self) -> dict[str, int]:
@@ -74,7 +99,7 @@ class SuiteResult:
     @property
     def ok(self) -> bool:
         """True only when every check that ran passed and the run itself did not break."""
-        return not self.errors and self.counts[FAILED] == 0 and self.counts[PASSED] > 0
+        return self.exit_status == exitcodes.PASSED
 
     def failed(self) -> list[CheckResult]:
         return [c for c in self.checks if c.outcome == FAILED]
@@ -113,6 +138,8 @@ class SuiteResult:
             errors=[str(e) for e in data.get("errors", [])],
             junit_path=data.get("junit_path"),
             json_path=data.get("json_path"),
+            infrastructure=str(data.get("infrastructure", "")),
+            stop_code=int(data.get("stop_code", exitcodes.INFRASTRUCTURE)),
         )
 
     def write(self, path: str | os.PathLike[str]) -> None:

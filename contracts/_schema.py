@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from tixallo_qa.contracts._profiles import Budget
 from tixallo_qa.contracts._transport import MAIN, OTHER, PacedSession, bearer
+from tixallo_qa.core import tls
 from tixallo_qa.core.settings import Settings
 from tixallo_qa.core.spec import spec_path
 
@@ -43,6 +44,8 @@ def config_dict(settings: Settings, budget: Budget, mode: str) -> dict[str, Any]
     return {
         "base-url": settings.base_url,
         "request-timeout": settings.request_timeout,
+        # schemathesis passes verify= itself, which would override the session's CA bundle.
+        "tls-verify": tls.requests_verify(settings.ca_bundle),
         "suppress-health-check": ["all"],
         "generation": {
             "mode": mode,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tixallo_qa.contracts._breaker import Breaker
 from tixallo_qa.contracts._exchanges import ExchangeLog
 from tixallo_qa.contracts._ledger import Ledger
 from tixallo_qa.core.redact import Redactor
@@ -26,6 +27,11 @@ class SuiteState:
     lags: list[float] = field(default_factory=list)
     target: str = ""
     profile: str = ""
+    # Set when the target (or its sink) could not be reached: the one line, and the run exits 3.
+    infrastructure: str = ""
+    stop_code: int = 3  # its exit code (core.exitcodes): 3 unreachable, 2 a setting to fix
+    # Probes the target when a check fails with no HTTP answer (contracts._breaker).
+    breaker: Breaker | None = None
 
 
 STATE_KEY = pytest.StashKey[SuiteState]()

@@ -16,6 +16,7 @@ from typing import Any
 
 import requests
 
+from tixallo_qa.contracts._breaker import Breaker
 from tixallo_qa.contracts._exchanges import Exchange, ExchangeLog
 from tixallo_qa.core.ratelimit import KeyPool, parse_retry_after
 
@@ -49,8 +50,14 @@ class PacedSession(requests.Session):
         max_own_429_retries: int = MAX_OWN_429_RETRIES,
         sleep: Callable[[float], None] = time.sleep,
         labels: Mapping[str, str] | None = None,
+        verify: str | bool = True,
+        breaker: Breaker | None = None,
     ) -> None:
         super().__init__()
+        # TIXALLO_CA_BUNDLE (``core.tls.requests_verify``); schemathesis passes the same.
+        self.verify = verify
+        # Stops every request at once when the target went away (``contracts._breaker``).
+        self.breaker = breaker
         self.pools = dict(pools)
         self.log = log
         self.timeout = timeout
@@ -61,6 +68,21 @@ class PacedSession(requests.Session):
         # Names for known keys outside the pools (the spare rate-limit key...), for request counts only.
         self.labels = dict(labels or {})
         self._local = threading.local()
+
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        """As requests does, except that TIXALLO_CA_BUNDLE beats REQUESTS_CA_BUNDLE.
+
+        requests lets those variables override ``Session.verify`` whenever a request does not
+        pass ``verify`` itself; the one CA setting of the project must win.
+        """
+        merged: dict[str, Any] = super().merge_environment_settings(
+            url, proxies, stream, verify, cert
+        )
+        if verify is None or verify is True:
+            merged["verify"] = self.verify
+        return merged
 
     @contextlib.contextmanager
     def raw_429(self) -> Iterator[None]:
@@ -96,6 +118,8 @@ class PacedSession(requests.Session):
         )
         attempt = 0
         while True:
+            if self.breaker is not None:
+                self.breaker.check()
             prepared = request.copy()
             key = ""
             if identity is not None:
@@ -128,7 +152,12 @@ class PacedSession(requests.Session):
                 exchange.elapsed = time.monotonic() - started
                 exchange.error = f"{type(exc).__name__}: {exc}"
                 self._notify(exchange, None)
+                if self.breaker is not None:
+                    self.breaker.failure(exc)
+                    self.breaker.check()
                 raise
+            if self.breaker is not None:
+                self.breaker.success()
             exchange.elapsed = time.monotonic() - started
             exchange.status = response.status_code
             exchange.response_headers = dict(response.headers)

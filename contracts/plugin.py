@@ -48,6 +48,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run only these checks or families (comma-separated)",
     )
     group.addoption(
+        "--tixallo-progress",
+        metavar="PATH",
+        help="keep this file updated with the requests sent per identity (for a progress bar)",
+    )
+    group.addoption(
         "--tixallo-shared-webhook-endpoint",
         action="store_true",
         help="the sink's endpoint also gets events the suite did not cause (skips the no-unexpected-events check)",

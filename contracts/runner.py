@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from tixallo_qa.contracts._recorder import INFRASTRUCTURE_PROPERTY
 from tixallo_qa.contracts._results import SuiteResult
 from tixallo_qa.core.redact import Redactor
 from tixallo_qa.core.settings import Settings
@@ -46,6 +47,7 @@ def pytest_command(
     select: Sequence[str] | None = None,
     shared_webhook_endpoint: bool = False,
     extra_args: Sequence[str] = (),
+    progress_path: str | None = None,
 ) -> list[str]:
     """The child's command line (no secrets on it: those travel in the environment)."""
     command = [
@@ -63,7 +65,80 @@ def pytest_command(
         command += ["--tixallo-select", ",".join(select)]
     if shared_webhook_endpoint:
         command.append("--tixallo-shared-webhook-endpoint")
+    if progress_path:
+        command += ["--tixallo-progress", progress_path]
     return command + list(extra_args)
+
+
+def unreachable(settings: Settings, profile: str) -> SuiteResult | None:
+    """A configured deployment that does not answer: the result to return at once, else None.
+
+    Probed here, before the child pytest starts (seconds of imports), so a closed port ends
+    the run within the probe's timeout with one line and exit 3.
+    """
+    if settings.embedded:
+        return None
+    from tixallo_qa.target import TargetError, probe_deployment
+
+    try:
+        probe_deployment(settings)
+    except TargetError as exc:
+        return SuiteResult(
+            profile=profile, exit_code=exc.code, infrastructure=str(exc), stop_code=exc.code
+        )
+    return None
+
+
+def _junit_case(classname: str, name: str, message: str) -> str:
+    from xml.sax.saxutils import quoteattr
+
+    return (
+        f'<testcase classname={quoteattr(classname)} name={quoteattr(name)} time="0">'
+        f'<error type="infrastructure" message={quoteattr(message)} /></testcase>'
+    )
+
+
+def mark_infrastructure(junit_path: str | os.PathLike[str], result: SuiteResult) -> None:
+    """Make the JUnit file say error, not failure, where the target's absence broke a check.
+
+    pytest writes a ``<failure>`` for every failed call; the recorder tagged the broken ones
+    with a property. A run that broke before any check gets one ``<error>`` testcase saying why.
+    """
+    import xml.etree.ElementTree as ET
+
+    path = Path(junit_path)
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError):
+        root = ET.fromstring('<testsuites><testsuite name="tixallo-contracts" /></testsuites>')
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    if not suites:
+        suites = [ET.SubElement(root, "testsuite", name="tixallo-contracts")]
+    marked = 0
+    for suite in suites:
+        for case in suite.iter("testcase"):
+            props = {p.get("name"): p.get("value") for p in case.iter("property") if p.get("name")}
+            if INFRASTRUCTURE_PROPERTY not in props:
+                continue
+            # Every failure of the case (subtests add one each, and one for the whole).
+            for failure in case.findall("failure"):
+                failure.tag = "error"
+                failure.set("type", "infrastructure")
+                failure.set("message", str(props[INFRASTRUCTURE_PROPERTY]))
+                marked += 1
+    if result.infrastructure and not marked:
+        suites[0].append(
+            ET.fromstring(_junit_case("contracts", "target reachable", result.infrastructure))
+        )
+    for suite in suites:
+        cases = list(suite.iter("testcase"))
+        suite.set("tests", str(len(cases)))
+        suite.set("failures", str(sum(c.find("failure") is not None for c in cases)))
+        suite.set("errors", str(sum(c.find("error") is not None for c in cases)))
+    path.write_text(
+        '<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(root, encoding="unicode"),
+        encoding="utf-8",
+    )
 
 
 def run_suite(
@@ -77,6 +152,7 @@ def run_suite(
     shared_webhook_endpoint: bool = False,
     timeout: float | None = None,
     extra_args: Sequence[str] = (),
+    progress_path: str | os.PathLike[str] | None = None,
 ) -> SuiteResult:
     """Run the suite against ``settings`` (embedded reference deployment when no base URL).
 
@@ -86,6 +162,17 @@ def run_suite(
     """
     profile = profile or settings.profile
     redactor = Redactor(settings.secrets)
+    started = time.monotonic()
+    early = unreachable(settings, profile)
+    if early is not None:
+        early.duration = round(time.monotonic() - started, 3)
+        early.junit_path = str(junit_path) if junit_path else None
+        early.json_path = str(json_path) if json_path else None
+        if junit_path:
+            mark_infrastructure(junit_path, early)
+        if json_path:
+            early.write(json_path)
+        return early
     with tempfile.TemporaryDirectory(prefix="tixallo-contracts-") as tmp:
         results_path = str(json_path) if json_path else str(Path(tmp) / "results.json")
         Path(results_path).unlink(missing_ok=True)
@@ -95,8 +182,8 @@ def run_suite(
             select=select,
             shared_webhook_endpoint=shared_webhook_endpoint,
             extra_args=extra_args,
+            progress_path=str(progress_path) if progress_path else None,
         )
-        started = time.monotonic()
         try:
             completed = subprocess.run(
                 command,
@@ -132,10 +219,12 @@ def run_suite(
         result.junit_path = str(junit_path) if junit_path else None
         result.json_path = str(json_path) if json_path else None
         # pytest's own exit codes: 0 all passed, 1 some failed, 5 nothing collected; others break the run.
-        if exit_code not in (0, 1, 5) and not result.errors:
+        if exit_code not in (0, 1, 5) and not result.errors and not result.infrastructure:
             result.errors.append(
                 redactor.text(f"pytest exited with code {exit_code}:\n{output[-OUTPUT_TAIL:]}")
             )
+        if junit_path and (result.infrastructure or result.counts["error"]):
+            mark_infrastructure(junit_path, result)
         if json_path:
             result.write(json_path)
         return result

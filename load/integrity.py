@@ -18,6 +18,7 @@ allows within ``budget`` seconds (tickets with concurrent writes first), and the
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -268,6 +269,7 @@ def read_back(
     wall: Callable[[], float] = time.time,
     transport: httpx.BaseTransport | None = None,
     workers: int = WORKERS,
+    verify: ssl.SSLContext | bool = True,
 ) -> IntegrityResult:
     """Distinct numbers over every created ticket, then GET each ticket (paced) and compare."""
     redactor = redactor or Redactor(keys)
@@ -342,6 +344,7 @@ def read_back(
             timeout=timeout,
             transport=transport,
             trust_env=False,
+            verify=verify,
             limits=httpx.Limits(max_connections=workers, max_keepalive_connections=workers),
         ) as http,
         ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="readback") as pool_x,

@@ -18,7 +18,7 @@ from typing import Any
 
 from rich.console import Console
 
-from tixallo_qa.core import children
+from tixallo_qa.core import children, tls
 from tixallo_qa.core.netutil import free_port, is_loopback_url
 from tixallo_qa.core.ratelimit import required_keys
 from tixallo_qa.core.redact import Redactor
@@ -27,6 +27,7 @@ from tixallo_qa.load import files, planning, report, stats
 from tixallo_qa.load.errors import SERVER, TRANSPORT
 from tixallo_qa.load.integrity import IntegrityResult, read_back
 from tixallo_qa.load.options import BURST, ChildPlan, LoadOptions, dumps
+from tixallo_qa.load.plan import load_plan, watch
 from tixallo_qa.load.safety import LoadRefusedError, check_target
 from tixallo_qa.load.slo import (
     ErrorFigures,
@@ -40,10 +41,18 @@ from tixallo_qa.load.slo import (
     evaluate,
 )
 from tixallo_qa.load.trend import assess_all, tickets_so_far
-from tixallo_qa.target import DEFAULT_POOL_SIZE, SinkUnavailableError, Target
+from tixallo_qa.load.verdict import decide
+from tixallo_qa.target import (
+    DEFAULT_POOL_SIZE,
+    SinkUnavailableError,
+    Target,
+    TargetError,
+    probe_deployment,
+)
 
 LOCUSTFILE = Path(__file__).resolve().parent / "scenario" / "locustfile.py"
 EXIT_PASS, EXIT_BREACH, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2, 3
+EXIT_INCONCLUSIVE = 4  # the load generator was overloaded, or a gate had too few samples
 MAX_EMBEDDED_KEYS = 2000
 # Beyond the run's own duration: stopping, the webhook wait, locust's reports.
 CHILD_GRACE = 90.0
@@ -150,7 +159,10 @@ def run_load(
             request_timeout=settings.request_timeout,
             distributed=distributed_workers > 0,
         )
-        say.print(f"load: {rate_plan.message}", highlight=False)
+        for line in load_plan(
+            options, rate_plan, len(settings.api_keys), settings.rate_limit, plan.webhook_timeout
+        ).lines():
+            say.print(line, highlight=False, soft_wrap=True)
         code = _run_child(settings, plan, run_dir, say, distributed_workers, master_bind_port)
         return _finish(settings, plan, rate_plan.as_dict(), slo, run_dir, code, console)
 
@@ -235,11 +247,8 @@ def _run_child(
         + (120 if workers else 0)
     )
     locust = children.start("locust", argv, run_dir, env=settings.to_env(), ready=False)
-    with console.status(
-        f"load: running {plan.options.model} model for {plan.options.duration:g} s (locust log: {locust.log_path})"
-    ):
-        # The hard stop: a run never outlives its bound, whatever locust does.
-        code = locust.wait(limit)
+    # The hard stop: a run never outlives its bound, whatever locust does.
+    code = watch(locust, limit, plan.options.duration, console, f"locust log: {locust.log_path}")
     code = EXIT_ERROR if code is None else code
     log_path = locust.log_path
     # Locust logs requests' failure messages; keys must never reach a file a person reads.
@@ -307,7 +316,15 @@ def _finish(
             SloRow("webhook accounting", "sink answers", "error", "FAIL", str(accounting["error"]))
         )
     failed = breached(rows)
-    exit_code = EXIT_BREACH if failed else (EXIT_ERROR if child_code not in (0, 1) else EXIT_PASS)
+    verdict = decide(
+        rows,
+        child_code,
+        log_text=(run_dir / files.LOCUST_LOG).read_text(errors="replace")
+        if (run_dir / files.LOCUST_LOG).exists()
+        else "",
+        unreachable=_unreachable(settings, figures.requests, figures.failed),
+    )
+    exit_code = verdict.code
     paths = {
         "html": run_dir / files.LOCUST_HTML,
         "csv": run_dir / f"{files.LOCUST_PREFIX}_stats.csv",
@@ -359,6 +376,7 @@ def _finish(
             "breached": [r.slo for r in failed],
         },
         "exit_code": exit_code,
+        "verdict_reason": verdict.reason,
         "locust_exit_code": child_code,
         "files": {k: str(v) for k, v in paths.items()},
     }
@@ -366,13 +384,15 @@ def _finish(
     text = redactor.text(json.dumps(summary, indent=2, sort_keys=True, default=str))
     (run_dir / files.SUMMARY).write_text(text + "\n", encoding="utf-8")
     report.print_slo_table(rows, console, redactor)
-    verdict = (
+    said = (
         "[green]passed[/]"
         if exit_code == EXIT_PASS
         else f"[bold red]failed[/] ({', '.join(r.slo for r in failed) or 'locust error'})"
+        if exit_code == EXIT_BREACH
+        else f"[bold magenta]not judged[/] ({verdict.reason})"
     )
     console.print(
-        f"load: {figures.requests} requests at {figures.rps:.1f}/s, {verdict}; report: {run_dir}",
+        f"load: {figures.requests} requests at {figures.rps:.1f}/s, {said}; report: {run_dir}",
         highlight=False,
     )
     return LoadResult(exit_code, rows, summary, run_dir, paths)
@@ -426,6 +446,17 @@ def _readback_detail(result: IntegrityResult) -> dict[str, Any]:
         "mismatches": result.mismatches,
         "order": result.order,
     }
+
+
+def _unreachable(settings: Settings, requests: int, failures: int) -> str | None:
+    """When every request failed: the one line if the target cannot be reached now, else None."""
+    if requests == 0 or failures < requests:
+        return None
+    try:
+        probe_deployment(settings)
+    except TargetError as exc:
+        return str(exc)
+    return None
 
 
 def _integrity_figures(result: IntegrityResult | None) -> IntegrityFigures | None:
@@ -492,4 +523,5 @@ def _integrity(
         budget=plan.options.readback_seconds,
         timeout=settings.request_timeout,
         redactor=redactor,
+        verify=tls.client_context(settings.ca_bundle),
     )

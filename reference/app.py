@@ -562,6 +562,7 @@ def create_app(config: ServerConfig, store: Store) -> Starlette:
         retries=config.webhook_retries,
         faults=FaultSet(config.faults),
         scheme=config.webhook_scheme,
+        ca_bundle=config.ca_bundle,
     )
     api = Api(config, store, dispatcher)
 

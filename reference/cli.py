@@ -15,12 +15,15 @@ from tixallo_qa.reference.config import EVENT_TYPES, ConfigError, ServerConfig, 
 from tixallo_qa.reference.faults import UnknownFaultError
 
 if TYPE_CHECKING:
+    from tixallo_qa.core.sinkurl import SinkUrl
     from tixallo_qa.reference.store import Store
 
 # Where `tixallo-qa reference serve` (what `make serve` runs) keeps its state.
 PROJECT_DB = ".tixallo/reference.sqlite3"
 PROJECT_ENV = ".tixallo/reference.env"
 PROJECT_SINK = "http://127.0.0.1:8787"
+PROJECT_TLS = ".tixallo/tls"
+DEFAULT_SINK_PATH = "/webhooks/tixallo"
 
 
 def add_subcommands(parser: argparse.ArgumentParser, *, project: bool = False) -> None:
@@ -66,9 +69,23 @@ def add_subcommands(parser: argparse.ArgumentParser, *, project: bool = False) -
         choices=signing.names(),
         help=f"how deliveries are signed (default {signing.DEFAULT}, part B 1)",
     )
+    serve.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate")
+    serve.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
+    serve.add_argument(
+        "--ca-bundle",
+        metavar="PEM",
+        help="CAs the webhook dispatcher trusts for https receivers (default: the system's)",
+    )
     if project:
         serve.add_argument(
-            "--sink-url", default=PROJECT_SINK, help="where the seeded webhook endpoint points"
+            "--tls",
+            action="store_true",
+            help=f"serve HTTPS with a locally made CA (written to {PROJECT_TLS}/; needs trustme)",
+        )
+        serve.add_argument(
+            "--sink-url",
+            default=PROJECT_SINK,
+            help="where the seeded webhook endpoint points: the sink's root or its full delivery URL",
         )
         serve.add_argument(
             "--env-out", default=PROJECT_ENV, metavar="PATH", help="settings file written at start"
@@ -80,9 +97,11 @@ def add_subcommands(parser: argparse.ArgumentParser, *, project: bool = False) -
     )
     seed.add_argument("--db", default=PROJECT_DB if project else None, required=not project)
     seed.add_argument(
-        "--sink-url", default=None, help="make a webhook endpoint pointing at this sink"
+        "--sink-url",
+        default=None,
+        help="make a webhook endpoint pointing at this sink: its root or its full delivery URL",
     )
-    seed.add_argument("--webhook-path", default="/webhooks/tixallo")
+    seed.add_argument("--webhook-path", default=DEFAULT_SINK_PATH)
     seed.add_argument("--webhook-secret", default=None, help="default: generated")
     seed.add_argument("--pool-size", type=int, default=1, help="keys of workspace A")
     seed.add_argument(
@@ -148,6 +167,9 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         webhook_scheme=args.webhook_scheme,
         config_file=args.config,
         ready_file=args.ready_file,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        ca_bundle=args.ca_bundle,
     )
 
 
@@ -160,6 +182,17 @@ def _serve(args: argparse.Namespace, *, project: bool) -> int:
         for f in CATALOGUE:
             print(f"{f.plant:42} {f.family:15} {f.label}")
         return 0
+    tls_settings: dict[str, str] = {}
+    if project and args.tls and not args.tls_cert:
+        from tixallo_qa.reference.tls import make_local_ca
+
+        made = make_local_ca(PROJECT_TLS)
+        args.tls_cert, args.tls_key = str(made.cert), str(made.key)
+        # Clients trust exactly this CA; the settings file tells them so.
+        tls_settings["TIXALLO_CA_BUNDLE"] = str(made.ca.resolve())
+        print(
+            f"serving HTTPS with a local CA: trust {made.ca} (TIXALLO_CA_BUNDLE)", file=sys.stderr
+        )
     config = _config(args)
     if not project:
         return server.serve(config, on_ready=server.announce)
@@ -169,6 +202,7 @@ def _serve(args: argparse.Namespace, *, project: bool) -> int:
         full = {
             "TIXALLO_BASE_URL": base_url,
             **settings,
+            **tls_settings,
             "TIXALLO_RATE_LIMIT": str(config.rate_limit),
         }
         from tixallo_qa.reference.seed import format_settings, write_env
@@ -198,10 +232,15 @@ def _project_settings(args: argparse.Namespace) -> dict[str, str]:
             Path(args.db + suffix).unlink(missing_ok=True)
     if args.db != ":memory:":
         Path(args.db).parent.mkdir(parents=True, exist_ok=True)
+    sink = _sink_url(args.sink_url)
     store = Store(args.db)
     try:
         if store.is_empty():
-            settings = seed_store(store, sink_url=args.sink_url)
+            settings = seed_store(
+                store,
+                sink_url=sink.root if sink else None,
+                webhook_path=sink.path if sink else DEFAULT_SINK_PATH,
+            )
         elif os.path.exists(args.env_out):
             try:
                 saved = parse_env_file(args.env_out)
@@ -210,7 +249,7 @@ def _project_settings(args: argparse.Namespace) -> dict[str, str]:
             settings = {
                 k: v
                 for k, v in saved.items()
-                if k not in ("TIXALLO_BASE_URL", "TIXALLO_RATE_LIMIT")
+                if k not in ("TIXALLO_BASE_URL", "TIXALLO_RATE_LIMIT", "TIXALLO_CA_BUNDLE")
             }
         else:
             raise ConfigError(
@@ -219,11 +258,27 @@ def _project_settings(args: argparse.Namespace) -> dict[str, str]:
             )
     finally:
         store.close()
-    if args.sink_url and "TIXALLO_SINK_PORT" not in settings:
-        parts = urlsplit(args.sink_url)
+    if sink is not None and "TIXALLO_SINK_PORT" not in settings:
+        parts = urlsplit(sink.root)
         settings["TIXALLO_SINK_HOST"] = parts.hostname or "127.0.0.1"
-        settings["TIXALLO_SINK_PORT"] = str(parts.port or 80)
+        settings["TIXALLO_SINK_PORT"] = str(parts.port or (443 if parts.scheme == "https" else 80))
+        if sink.path != DEFAULT_SINK_PATH:
+            settings["TIXALLO_SINK_PATH"] = sink.path
     return settings
+
+
+def _sink_url(url: str | None) -> SinkUrl | None:
+    """``--sink-url`` as the sink's root or its full delivery URL; says which on stderr."""
+    if not url:
+        return None
+    from tixallo_qa.core import sinkurl
+
+    try:
+        parsed = sinkurl.parse(url, DEFAULT_SINK_PATH)
+    except ValueError as exc:
+        raise ConfigError(f"--sink-url {exc}") from None
+    print(parsed.explain(), file=sys.stderr, flush=True)
+    return parsed
 
 
 def _seed(args: argparse.Namespace) -> int:
@@ -231,12 +286,21 @@ def _seed(args: argparse.Namespace) -> int:
 
     if args.db != ":memory:":
         Path(args.db).parent.mkdir(parents=True, exist_ok=True)
+    from tixallo_qa.core import sinkurl
+
+    sink: SinkUrl | None = None
+    if args.sink_url:
+        try:
+            sink = sinkurl.parse(args.sink_url, args.webhook_path)
+        except ValueError as exc:
+            raise ConfigError(f"--sink-url {exc}") from None
+        print(sink.explain(), file=sys.stderr)
     settings = seed(
         args.db,
-        sink_url=args.sink_url,
+        sink_url=sink.root if sink else None,
         webhook_secret=args.webhook_secret,
         pool_size=args.pool_size,
-        webhook_path=args.webhook_path,
+        webhook_path=sink.path if sink else args.webhook_path,
     )
     # Keys are shown here once, like the Tixallo app does when a key is created.
     sys.stdout.write(format_settings(settings))

@@ -47,8 +47,22 @@ class ServerConfig:
     config_file: str | None = None
     ready_file: str | None = None
     endpoints: tuple[EndpointConfig, ...] = field(default=())
+    # HTTPS: the certificate and key it serves; the CA bundle its dispatcher verifies https
+    # webhook receivers with (None: the system's CAs).
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    ca_bundle: str | None = None
 
     def __post_init__(self) -> None:
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ConfigError("--tls-cert and --tls-key go together: give both to serve HTTPS")
+        for flag, path in (
+            ("--tls-cert", self.tls_cert),
+            ("--tls-key", self.tls_key),
+            ("--ca-bundle", self.ca_bundle),
+        ):
+            if path and not Path(path).is_file():
+                raise ConfigError(f"{flag} {path}: no such file; give an existing PEM file")
         if self.rate_limit < 0:
             raise ConfigError(
                 f"--rate-limit {self.rate_limit}: use a positive number, or 0 for none"

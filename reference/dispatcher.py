@@ -14,8 +14,9 @@ from typing import Any
 
 import httpx
 
-from tixallo_qa.core import signing
+from tixallo_qa.core import signing, tls
 from tixallo_qa.core.events import MESSAGE_CREATED, TICKET_CREATED
+from tixallo_qa.core.ratelimit import parse_retry_after
 from tixallo_qa.reference.faults import FaultSet
 from tixallo_qa.reference.store import Store, shift_ts
 
@@ -27,6 +28,7 @@ LOSS_RATE = 20  # deliveries per second, the load-webhook-loss fault
 TAIL_DELAY = (2.0, 6.0)  # seconds, the load-webhook-tail-late fault (its share is the parameter)
 VERY_LATE_DELAY = 15.0  # seconds, the load-webhook-very-late fault
 BATCH = 200
+MAX_RETRY_AFTER = 60.0  # seconds: the longest Retry-After of a receiver the dispatcher honours
 
 
 def enqueue(
@@ -85,12 +87,14 @@ class Dispatcher:
         faults: FaultSet | None = None,
         concurrency: int = 64,
         scheme: str = signing.DEFAULT,
+        ca_bundle: str | None = None,
     ) -> None:
         self.store = store
         self.timeout = timeout
         self.retries = retries
         self.faults = faults or FaultSet()
         self.scheme = signing.get(scheme)
+        self.ca_bundle = ca_bundle
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -108,6 +112,8 @@ class Dispatcher:
             timeout=self.timeout,
             trust_env=False,
             limits=httpx.Limits(max_connections=128, max_keepalive_connections=64),
+            # An https receiver is verified against the configured bundle (TIXALLO_CA_BUNDLE).
+            verify=tls.client_context(self.ca_bundle),
         )
         # Deliveries pending when the last process stopped are due now: at least once.
         self.store.release_leases(time.time())
@@ -165,8 +171,11 @@ class Dispatcher:
         async with self._slots:
             status: int | None = None
             error: str | None = None
+            wait = 0.0
             try:
-                status = await self._post(url, secret, event_type, delivery_id, payload.encode())
+                status, wait = await self._post(
+                    url, secret, event_type, delivery_id, payload.encode()
+                )
             except (
                 Exception
             ) as exc:  # any failure to deliver (refused, timeout, bad URL) is retried
@@ -180,12 +189,15 @@ class Dispatcher:
             log.warning("webhook %s to %s failed after %d attempts", delivery_id, url, attempt)
             return
         new_id = str(uuid.uuid4()) if self.faults.on("webhook-retry-new-id") else None
-        self.store.mark_retry(seq, time.time() + self.retries[attempt - 1], status, error, new_id)
+        # A busy receiver's Retry-After is a floor under the backoff, never a reason to hurry.
+        delay = max(self.retries[attempt - 1], min(wait, MAX_RETRY_AFTER))
+        self.store.mark_retry(seq, time.time() + delay, status, error, new_id)
         self.wake()
 
     async def _post(
         self, url: str, secret: str, event_type: str, delivery_id: str, body: bytes
-    ) -> int:
+    ) -> tuple[int, float]:
+        """POST one delivery: its status, and the seconds a 429/503's Retry-After asks for."""
         assert self._client is not None
         ts = int(time.time())
         if self.faults.on("webhook-stale-timestamp"):
@@ -196,4 +208,7 @@ class Dispatcher:
         headers = signer.sign(signed, delivery_id=delivery_id, event_type=event_type, timestamp=ts)
         headers["User-Agent"] = "Tixallo-Webhooks/reference"
         response = await self._client.post(url, content=body, headers=headers)
-        return response.status_code
+        wait = 0.0
+        if response.status_code in (429, 503):
+            wait = parse_retry_after(response.headers.get("retry-after"), default=0.0)
+        return response.status_code, wait

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import ssl
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -49,6 +50,16 @@ def apply_endpoints(store: Store, config: ServerConfig) -> None:
 def prepare(config: ServerConfig) -> tuple[ServerConfig, socket.socket, Store]:
     """Check everything that can be wrong before serving: faults, config file, port, database."""
     FaultSet(config.faults)
+    if config.tls_cert and config.tls_key:
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+                config.tls_cert, config.tls_key
+            )
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError(
+                f"--tls-cert {config.tls_cert} and --tls-key {config.tls_key} do not load as a "
+                f"certificate and its key ({exc}): give a PEM certificate and its private key"
+            ) from None
     if config.config_file:
         config = _replace(config, endpoints=load_endpoints(config.config_file))
     sock = bind(config.host, config.port)
@@ -75,7 +86,8 @@ def serve(config: ServerConfig, on_ready: ReadyCallback | None = None) -> int:
 
     config, sock, store = prepare(config)
     host, port = sock.getsockname()[:2]
-    base_url = f"http://{_url_host(host)}:{port}/api/v1"
+    scheme = "https" if config.tls_cert else "http"
+    base_url = f"{scheme}://{_url_host(host)}:{port}/api/v1"
 
     class _Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -99,6 +111,8 @@ def serve(config: ServerConfig, on_ready: ReadyCallback | None = None) -> int:
         log_level="warning",
         timeout_graceful_shutdown=3,
         server_header=False,
+        ssl_certfile=config.tls_cert,
+        ssl_keyfile=config.tls_key,
     )
     try:
         _Server(uv_config).run(sockets=[sock])

@@ -7,6 +7,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from tixallo_qa.core.exitcodes import INTERRUPTED, USAGE, epilog
 from tixallo_qa.core.netutil import ListenError
 from tixallo_qa.core.settings import SettingsError
 
@@ -32,7 +33,7 @@ def _top_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tixallo-qa",
         description="Contract, webhook and load testing for Tixallo v1 deployments.",
-        epilog="Run 'tixallo-qa COMMAND --help' for a command's options.",
+        epilog="Run 'tixallo-qa COMMAND --help' for a command's options. " + epilog(),
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():
@@ -58,10 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(module.run(args) or 0)
     except (SettingsError, ListenError) as exc:
         print(f"tixallo-qa {name}: {exc}", file=sys.stderr)
-        return 2
+        return USAGE
     except KeyboardInterrupt:
         print(f"tixallo-qa {name}: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
 
 
 if __name__ == "__main__":

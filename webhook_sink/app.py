@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 from collections.abc import AsyncIterator
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,6 +29,15 @@ from tixallo_qa.webhook_sink.store import Store, StoreError
 
 KEEP_OF_TOO_LARGE = 1024
 MAX_WAIT = 300.0
+# The live page's cookie carries the token for its own GETs; named per port, because browsers
+# share cookies between the ports of one host.
+COOKIE = "tixallo_sink_token_{port}"
+REFUSED_PAGE = b"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Tixallo webhook sink: token needed</title></head><body style="font-family:system-ui;margin:2em">
+<h1>This webhook sink needs its token</h1>
+<p>Open this page as <code>/?token=&lt;TIXALLO_SINK_TOKEN&gt;</code>: the token is the one
+<code>tixallo-qa sink</code> printed when it started (also saved in its settings file).</p>
+</body></html>"""
 
 
 def _is_json_type(content_type: str) -> bool:
@@ -39,14 +51,21 @@ async def _send_json(send: Send, status: int, data: dict[str, Any]) -> None:
     await _send_body(send, status, json.dumps(data).encode())
 
 
-async def _send_body(send: Send, status: int, body: bytes) -> None:
+async def _send_body(
+    send: Send,
+    status: int,
+    body: bytes,
+    extra: list[tuple[bytes, bytes]] | None = None,
+    content_type: bytes = b"application/json",
+) -> None:
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", content_type),
                 (b"content-length", b"%d" % len(body)),
+                *(extra or []),
             ],
         }
     )
@@ -66,6 +85,19 @@ class SinkApp:
         self._secret_headers = {h.lower() for h in self.verifier.signature_headers}
         self._store: Store | None = None
         self.api = Starlette(routes=self._routes(), lifespan=self._lifespan)
+        self._token = config.token.encode() if config.token else None
+        self._cookie = COOKIE.format(port=config.port)
+        # Deliveries in hand (reading, verifying, committing), in all and per client address.
+        self._inflight = 0
+        self._per_client: dict[str, int] = {}
+        # Deliveries answered 503 (busy) or 408 (a body too slow to arrive): never recorded,
+        # always answered, so the sender retries them.
+        self.refused = {"busy": 0, "slow_body": 0}
+
+    @property
+    def inflight(self) -> int:
+        """Deliveries in hand right now (what the flood limits count)."""
+        return self._inflight
 
     @property
     def store(self) -> Store:
@@ -90,10 +122,105 @@ class SinkApp:
             self._store = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == self.config.path:
-            await self._delivery(scope, receive, send)
-        else:
+        if scope["type"] != "http":
             await self.api(scope, receive, send)
+        elif scope["path"] == self.config.path:
+            # The one route that answers without credentials: Tixallo has none to send.
+            await self._admit(scope, receive, send)
+        elif self._token is None:
+            await self.api(scope, receive, send)
+        elif scope["path"] == "/" and b"token=" in scope.get("query_string", b""):
+            await self._page_login(scope, send)
+        elif self._authorized(scope):
+            await self.api(scope, receive, send)
+        else:
+            await self._unauthorized(scope, send)
+
+    # -- access ----------------------------------------------------------------------------
+    def _valid(self, candidate: str) -> bool:
+        assert self._token is not None
+        return hmac.compare_digest(candidate.strip().encode(), self._token)
+
+    def _authorized(self, scope: Scope) -> bool:
+        """A bearer token, or (for reads only: the live page's own fetches) the page's cookie."""
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                kind, _, credential = value.decode("latin-1").partition(" ")
+                if kind.lower() == "bearer" and self._valid(credential):
+                    return True
+            elif name == b"cookie" and scope["method"] in ("GET", "HEAD"):
+                try:
+                    jar = SimpleCookie(value.decode("latin-1"))
+                except CookieError:
+                    continue
+                morsel = jar.get(self._cookie)
+                if morsel is not None and self._valid(morsel.value):
+                    return True
+        return False
+
+    async def _page_login(self, scope: Scope, send: Send) -> None:
+        """``/?token=...``: set the page's cookie and drop the token from the address bar."""
+        given = parse_qs(scope["query_string"].decode("latin-1")).get("token", [""])[0]
+        if scope["method"] != "GET" or not self._valid(given):
+            await self._unauthorized(scope, send)
+            return
+        cookie = f"{self._cookie}={given}; Path=/; HttpOnly; SameSite=Strict"
+        if self.config.tls_cert:
+            cookie += "; Secure"
+        await _send_body(
+            send,
+            303,
+            b"",
+            [
+                (b"location", b"/"),
+                (b"set-cookie", cookie.encode()),
+                (b"cache-control", b"no-store"),
+            ],
+            content_type=b"text/plain",
+        )
+
+    async def _unauthorized(self, scope: Scope, send: Send) -> None:
+        if scope["path"] == "/":
+            await _send_body(send, 401, REFUSED_PAGE, content_type=b"text/html; charset=utf-8")
+            return
+        body = json.dumps(
+            {
+                "error": "this sink needs its token: send Authorization: Bearer <TIXALLO_SINK_TOKEN>",
+                "sink": "tixallo-qa",
+            }
+        ).encode()
+        await _send_body(send, 401, body, [(b"www-authenticate", b'Bearer realm="tixallo-sink"')])
+
+    # -- flood limits ----------------------------------------------------------------------
+    async def _admit(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle the delivery within the limits, or answer 503 with Retry-After (never drop it)."""
+        client = scope.get("client")
+        address = client[0] if client else ""
+        c = self.config
+        mine = self._per_client.get(address, 0)
+        if self._inflight >= c.max_inflight or mine >= c.max_inflight_per_client:
+            self.refused["busy"] += 1
+            which = "" if self._inflight >= c.max_inflight else " from your address"
+            await _send_body(
+                send,
+                503,
+                b'{"error": "the sink is busy%s: retry after %d s"}'
+                % (which.encode(), c.retry_after),
+                # Closing sheds a flooding connection; a sender's retry opens a new one.
+                [(b"retry-after", b"%d" % c.retry_after), (b"connection", b"close")],
+            )
+            return
+        self._inflight += 1
+        self._per_client[address] = mine + 1
+        try:
+            await self._delivery(scope, receive, send)
+        finally:
+            self._inflight -= 1
+            left = self._per_client[address] - 1
+            if left:
+                self._per_client[address] = left
+            else:
+                del self._per_client[address]
 
     # -- deliveries ------------------------------------------------------------------------
     async def _delivery(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -113,7 +240,19 @@ class SinkApp:
         for raw_name, raw_value in scope["headers"]:
             name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        verdict, detail, body, size = await self._read_body(headers, receive)
+        try:
+            # One deadline for the whole body: a trickled body must not hold its slot for long.
+            async with asyncio.timeout(self.config.body_timeout):
+                verdict, detail, body, size = await self._read_body(headers, receive)
+        except TimeoutError:
+            self.refused["slow_body"] += 1
+            await _send_body(
+                send,
+                408,
+                b'{"error": "the body did not arrive within %g s"}' % self.config.body_timeout,
+                [(b"connection", b"close")],
+            )
+            return
         if verdict is None and not _is_json_type(headers.get("content-type", "")):
             verdict = verify.WRONG_CONTENT_TYPE
             detail = (
@@ -267,6 +406,16 @@ class SinkApp:
                 "hmac_header": c.hmac_header if c.scheme == "hmac" else None,
                 "last_seq": self.store.last_committed,
                 "generation": self.store.generation,
+                "token_required": self._token is not None,
+                "tls": bool(c.tls_cert),
+                "limits": {
+                    "max_body": c.max_body,
+                    "max_inflight": c.max_inflight,
+                    "max_inflight_per_client": c.max_inflight_per_client,
+                    "body_timeout": c.body_timeout,
+                    "max_connections": c.max_connections,
+                },
+                "refused": dict(self.refused),
             }
         )
 
@@ -310,7 +459,7 @@ class SinkApp:
         return JSONResponse({"events": events, "satisfied": satisfied, "count": count})
 
     async def _stats(self, request: Request) -> Response:
-        return JSONResponse(await self.store.stats())
+        return JSONResponse({**await self.store.stats(), "refused": dict(self.refused)})
 
     async def _clear(self, request: Request) -> Response:
         await self.store.clear()

@@ -6,6 +6,7 @@ gevent patching as well as in pytest.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
@@ -101,16 +102,35 @@ def _describe(event_type: str | None, fields_: Mapping[str, Any]) -> str:
     return (event_type or "any event") + (f" with {wanted}" if wanted else "")
 
 
+class SinkAuthError(RuntimeError):
+    """The sink refused this client's token (401); the message names the setting to fix."""
+
+
 class SinkClient:
-    """Talks to one sink. ``wait_for`` and ``expect_none`` raise ``AssertionError`` with evidence."""
+    """Talks to one sink. ``wait_for`` and ``expect_none`` raise ``AssertionError`` with evidence.
+
+    ``token`` is the sink's ``TIXALLO_SINK_TOKEN`` (sent as a bearer token); ``verify`` is the
+    TLS context (or bool) an https sink's certificate is checked with.
+    """
 
     def __init__(
-        self, base_url: str, *, timeout: float = 10.0, transport: httpx.BaseTransport | None = None
+        self,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+        token: str | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._timeout = timeout
         self._http = httpx.Client(
-            base_url=self.base_url, timeout=timeout, transport=transport, trust_env=False
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            trust_env=False,
+            verify=verify,
+            headers={"Authorization": f"Bearer {token}"} if token else None,
         )
 
     def close(self) -> None:
@@ -124,6 +144,11 @@ class SinkClient:
 
     def _json(self, method: str, path: str, *, timeout: float | None = None, **kwargs: Any) -> Any:
         response = self._http.request(method, path, timeout=timeout or self._timeout, **kwargs)
+        if response.status_code == 401:
+            raise SinkAuthError(
+                f"the webhook sink at {self.base_url} refused the token (401): set TIXALLO_SINK_TOKEN "
+                "to the token that sink printed when it started (also in its settings file)"
+            )
         if response.status_code >= 400:
             raise RuntimeError(
                 f"webhook sink {method} {path}: {response.status_code} {response.text[:300]}"

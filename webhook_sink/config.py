@@ -11,6 +11,7 @@ from typing import Any
 
 from tixallo_qa.core import settings as _settings
 from tixallo_qa.core import signing
+from tixallo_qa.core.netutil import is_loopback_host
 from tixallo_qa.core.settings import Settings, SettingsError
 from tixallo_qa.core.signing.body_hmac import ENCODINGS
 
@@ -46,6 +47,21 @@ class SinkConfig:
     # measurable (x0.99-1.01), so the stronger default stays.
     synchronous: str = "FULL"
     max_batch: int = 2000
+    # Everything but deliveries (the query API, marks, clear, faults, the live page) needs this
+    # token when set; without one the sink may listen on loopback only.
+    token: str | None = field(default=None, repr=False)
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    # Flood limits: an exposed sink answers 503 with Retry-After (the sender retries) rather than
+    # fall behind or drop. Deliveries being read, verified or committed at once, in all and per
+    # client address (one HTTP/1.1 connection carries one request at a time, so per address
+    # bounds one sender's connections); the seconds a body may take to arrive (a trickled body
+    # holds a slot); and open connections (uvicorn's own 503 past that).
+    max_inflight: int = 512
+    max_inflight_per_client: int = 128
+    body_timeout: float = 10.0
+    max_connections: int = 2048
+    retry_after: int = 1
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -53,7 +69,8 @@ class SinkConfig:
     @property
     def base_url(self) -> str:
         """Base URL of the sink (live page at ``/``, query API under ``/_sink/``)."""
-        return f"http://{_url_host(self.host)}:{self.port}"
+        scheme = "https" if self.tls_cert else "http"
+        return f"{scheme}://{_url_host(self.host)}:{self.port}"
 
     @property
     def webhook_url(self) -> str:
@@ -73,6 +90,9 @@ class SinkConfig:
             "scheme": settings.webhook_scheme,
             "secret": settings.webhook_secret,
             "tolerance": settings.webhook_tolerance,
+            "token": settings.sink_token,
+            "tls_cert": settings.sink_tls_cert,
+            "tls_key": settings.sink_tls_key,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -117,6 +137,27 @@ def _validate(c: SinkConfig) -> None:
         )
     if c.max_batch < 1:
         raise SettingsError("max_batch must be at least 1")
+    if not c.token and not is_loopback_host(c.host):
+        raise SettingsError(
+            f"the sink would listen on {c.host} without TIXALLO_SINK_TOKEN, so anyone who reaches it "
+            "could read, forge and wipe its records: set TIXALLO_SINK_TOKEN (or run 'tixallo-qa sink', "
+            "which makes one), or listen on 127.0.0.1"
+        )
+    if bool(c.tls_cert) != bool(c.tls_key):
+        raise SettingsError(
+            "TIXALLO_SINK_TLS_CERT and TIXALLO_SINK_TLS_KEY go together: set both to serve HTTPS, or neither"
+        )
+    for name, value in (
+        ("--max-inflight", c.max_inflight),
+        ("--max-inflight-per-client", c.max_inflight_per_client),
+        ("--max-connections", c.max_connections),
+    ):
+        if value < 1:
+            raise SettingsError(f"{name} {value}: use 1 or more")
+    if c.body_timeout <= 0:
+        raise SettingsError(f"--body-timeout {c.body_timeout:g}: use a positive number of seconds")
+    if c.retry_after < 0:
+        raise SettingsError(f"retry_after {c.retry_after}: use 0 or more seconds")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -173,6 +214,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "loss); NORMAL survives a crash of the sink process only",
     )
     group.add_argument(
+        "--max-inflight",
+        type=int,
+        metavar="N",
+        help="deliveries handled at once before it answers 503 + Retry-After (default 512)",
+    )
+    group.add_argument(
+        "--max-inflight-per-client",
+        type=int,
+        metavar="N",
+        help="the same, per client address (default 128)",
+    )
+    group.add_argument(
+        "--body-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="longest a delivery's body may take to arrive before 408 (default 10)",
+    )
+    group.add_argument(
+        "--max-connections",
+        type=int,
+        metavar="N",
+        help="open connections before new requests get 503 (default 2048)",
+    )
+    group.add_argument(
         "--ready-file", metavar="PATH", help='write {"url": ..., "port": ...} here once listening'
     )
 
@@ -189,4 +254,8 @@ def from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None
         hmac_prefix=getattr(args, "hmac_prefix", None),
         hmac_encoding=getattr(args, "hmac_encoding", None),
         synchronous=getattr(args, "synchronous", None),
+        max_inflight=getattr(args, "max_inflight", None),
+        max_inflight_per_client=getattr(args, "max_inflight_per_client", None),
+        body_timeout=getattr(args, "body_timeout", None),
+        max_connections=getattr(args, "max_connections", None),
     )

@@ -116,14 +116,18 @@ function row(e) {
   tr.appendChild(d);
   return tr;
 }
+let refused = false;
 async function getJSON(url) {
-  const r = await fetch(url, {cache: "no-store"});
+  // Same-origin fetches carry the page's cookie, which holds the sink's token.
+  const r = await fetch(url, {cache: "no-store", credentials: "same-origin"});
+  refused = r.status === 401;
   if (!r.ok) throw new Error(url + ": " + r.status);
   return r.json();
 }
 function online(ok) {
   $("dot").className = ok ? "dot" : "dot off";
-  $("conn").textContent = paused ? "paused" : (ok ? "live" : "disconnected, retrying");
+  $("conn").textContent = paused ? "paused" : (ok ? "live" : (refused
+    ? "token refused: reopen this page as /?token=<TIXALLO_SINK_TOKEN>" : "disconnected, retrying"));
 }
 async function pollEvents() {
   const data = await getJSON("/_sink/events?order=desc&limit=" + MAX_ROWS + "&since=" + lastSeq);

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import socket
+import ssl
 import sys
 import tempfile
 import threading
@@ -17,6 +18,7 @@ from types import TracebackType
 import uvicorn
 
 from tixallo_qa.core.netutil import listen
+from tixallo_qa.core.settings import SettingsError
 from tixallo_qa.webhook_sink.app import SinkApp
 from tixallo_qa.webhook_sink.config import SinkConfig
 
@@ -33,6 +35,17 @@ def bind(host: str, port: int) -> socket.socket:
     sock = listen(host, port, hint=" (--sink-port / TIXALLO_SINK_PORT, 0 = any free port)")
     sock.set_inheritable(True)
     return sock
+
+
+def check_certificate(cert: str, key: str) -> None:
+    """The certificate and key load together, or one line naming the settings (not a traceback)."""
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (ssl.SSLError, OSError) as exc:
+        raise SettingsError(
+            f"TIXALLO_SINK_TLS_CERT={cert} and TIXALLO_SINK_TLS_KEY={key} do not load as a "
+            f"certificate and its key ({exc}): set them to a PEM certificate and its private key"
+        ) from None
 
 
 def remove_db(path: str) -> None:
@@ -55,6 +68,8 @@ class SinkServer:
         Path(config.db_path).parent.mkdir(parents=True, exist_ok=True)
         if fresh:
             remove_db(config.db_path)
+        if config.tls_cert and config.tls_key:
+            check_certificate(config.tls_cert, config.tls_key)
         self._sock = bind(config.host, config.port)
         # The real port, when 0 asked for any free one.
         self.config = config.replace(port=int(self._sock.getsockname()[1]))
@@ -71,6 +86,11 @@ class SinkServer:
                 # Long-polls and stalls must not hold a keep-alive socket forever.
                 timeout_keep_alive=30,
                 proxy_headers=PROXY_HEADERS,
+                # Past this many open connections uvicorn answers 503 itself (the app's own
+                # limits, with Retry-After, come first).
+                limit_concurrency=self.config.max_connections,
+                ssl_certfile=self.config.tls_cert,
+                ssl_keyfile=self.config.tls_key,
             )
         )
         self._thread: threading.Thread | None = None
@@ -86,9 +106,14 @@ class SinkServer:
 
     def announcement(self) -> str:
         """The one line that tells a person where to point Tixallo's webhook endpoint."""
+        page = (
+            f"live page {self.url}/?token=<TIXALLO_SINK_TOKEN>"
+            if self.config.token
+            else f"live page {self.url}/"
+        )
         return (
             f"webhook sink listening: point your Tixallo webhook endpoint at {self.webhook_url} "
-            f"(live page {self.url}/)"
+            f"({page})"
         )
 
     def serve_forever(self, on_ready: Callable[[SinkServer], None] | None = None) -> None:

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import ssl
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -28,6 +29,8 @@ from tixallo_qa.webhook_sink.verify import make_verifier
 
 # A known secret for tests only; valid for every scheme ("whsec_" + base64 for Standard Webhooks).
 TEST_SECRET = "whsec_dGl4YWxsby1xYSB0ZXN0IHNlY3JldCAwMTIzNDU2Nzg5"
+# The query API's token of test sinks (a real sink makes a random one).
+TEST_TOKEN = "tixallo-qa-test-sink-token-0123456789"
 _numbers = itertools.count(1000)
 
 
@@ -175,6 +178,14 @@ class SinkFixture:
     def secret(self) -> str:
         return self.config.secret or ""
 
+    @property
+    def token(self) -> str:
+        return self.config.token or ""
+
+    def auth(self) -> dict[str, str]:
+        """The header the query API wants (empty when the sink runs without a token)."""
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
     def headers(self, body: bytes, **kwargs: Any) -> dict[str, str]:
         """Signed headers for ``body`` (see ``sign_headers`` for the keyword arguments)."""
         return sign_headers(self.config, body, **kwargs)
@@ -204,12 +215,18 @@ class SinkFixture:
 
 
 @contextlib.contextmanager
-def start_sink(**config: Any) -> Iterator[SinkFixture]:
-    """A sink on a free loopback port (temporary db, ``TEST_SECRET``) for the duration of a block."""
-    values: dict[str, Any] = {"port": 0, "secret": TEST_SECRET, **config}
+def start_sink(*, verify: ssl.SSLContext | bool = True, **config: Any) -> Iterator[SinkFixture]:
+    """A sink on a free loopback port (temporary db, ``TEST_SECRET``, ``TEST_TOKEN``) for a block.
+
+    ``token=None`` runs it without a token; ``verify`` is how its clients check an https sink.
+    """
+    values: dict[str, Any] = {"port": 0, "secret": TEST_SECRET, "token": TEST_TOKEN, **config}
     server = SinkServer(SinkConfig(**values)).start()
     try:
-        with SinkClient(server.url) as client, httpx.Client(trust_env=False) as http:
+        with (
+            SinkClient(server.url, token=server.config.token, verify=verify) as client,
+            httpx.Client(trust_env=False, verify=verify) as http,
+        ):
             yield SinkFixture(server, client, http)
     finally:
         server.stop()

@@ -12,11 +12,12 @@ from locust.env import Environment
 from locust.stats import StatsError
 
 from tixallo_qa.core.histogram import Histogram
+from tixallo_qa.core.settings import load_settings
 from tixallo_qa.load import files
 from tixallo_qa.load.accounting import Accounting, accepted, event_key, expected_key, join
 from tixallo_qa.load.options import ChildPlan
 from tixallo_qa.load.scenario.collector import MAX_ERROR_EVENTS
-from tixallo_qa.webhook_sink.client import SinkClient
+from tixallo_qa.target import sink_client
 
 log = logging.getLogger("tixallo.load")
 WEBHOOK = "WEBHOOK"  # request type of the lag rows in locust's statistics
@@ -153,7 +154,7 @@ class Aggregator:
         found: dict[int, dict[str, Any]] = {}
         seen: set[tuple[str, str]] = set()
         since = plan.sink_since
-        with SinkClient(plan.sink_url) as sink:
+        with sink_client(load_settings(), url=plan.sink_url) as sink:
             while True:
                 batch = sink.events(since=since, limit=10_000)
                 for e in batch:
@@ -201,7 +202,7 @@ class Aggregator:
             for t in [expected_key(r)[0]]
         ]
         try:
-            with SinkClient(plan.sink_url) as sink:
+            with sink_client(load_settings(), url=plan.sink_url) as sink:
                 for i in range(0, len(marks), 5000):
                     sink.mark_many(marks[i : i + 5000])
         except Exception as exc:  # marks are a courtesy to the sink's page; the join is done

@@ -17,7 +17,9 @@ from locust import events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
+from tixallo_qa.core.settings import load_settings
 from tixallo_qa.load.options import ChildPlan
+from tixallo_qa.load.scenario import tls
 from tixallo_qa.load.scenario.aggregator import Aggregator
 from tixallo_qa.load.scenario.burst import BurstUser
 from tixallo_qa.load.scenario.open_model import OpenModelUser
@@ -47,6 +49,8 @@ def _arguments(parser: Any) -> None:
 def _init(environment: Environment, **_: Any) -> None:
     if isinstance(environment.runner, MasterRunner):
         environment.runner.register_message(MESSAGE, _on_batch)
+    # Verify the deployment's certificate against TIXALLO_CA_BUNDLE (FastHttpUser would not).
+    tls.configure((IntegratorUser, AgentUser, BurstUser, OpenModelUser), load_settings().ca_bundle)
     raw = getattr(environment.parsed_options, "tixallo_plan", "")
     if raw:
         plan = ChildPlan.from_json(json.loads(raw))

@@ -25,7 +25,13 @@ def test_page_shows_deliveries_and_new_ones_without_reload(
     try:
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        # Without the token the page says how to open it, and shows no record.
         page.goto(webhook_sink.url + "/")
+        expect(page.locator("h1")).to_have_text("This webhook sink needs its token")
+        assert bad["ticket_id"] not in page.content()
+        # With it, the sink sets the page's cookie and drops the token from the address bar.
+        page.goto(webhook_sink.url + f"/?token={webhook_sink.token}")
+        assert page.url == webhook_sink.url + "/"
         rows = page.locator("#events tr")
         expect(rows).to_have_count(2, timeout=10_000)
         newest, oldest = rows.nth(0), rows.nth(1)

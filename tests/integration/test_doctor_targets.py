@@ -96,10 +96,11 @@ def test_target_down_is_one_line_with_its_fix(
         base_url=f"http://127.0.0.1:{port}/api/v1", sink_port=free_port()
     )
     code, lines = _cli(clean_env, capsys, down)
-    assert code == 1
+    assert code == 3  # unreachable (core.exitcodes)
     assert _problem_lines(lines) == [
-        f"problem target nothing listens on 127.0.0.1:{port} (connection refused): start the deployment, "
-        "or fix the host and port in TIXALLO_BASE_URL"
+        f"problem target the deployment at http://127.0.0.1:{port}/api/v1 is unreachable: nothing "
+        f"listens on 127.0.0.1:{port} (connection refused): start it, or fix the host and port in "
+        "TIXALLO_BASE_URL"
     ]
 
 
@@ -133,7 +134,7 @@ def test_wrong_webhook_secret_is_one_line_with_its_fix(
         code, lines = _cli(clean_env, capsys, wrong)
     finally:
         embedded.stop()
-    assert code == 1
+    assert code == 2  # a setting to fix (core.exitcodes)
     assert _problem_lines(lines) == [
         "problem webhook the webhook secret does not match the endpoint's signing secret: copy it from "
         "the Tixallo app's webhook settings into TIXALLO_WEBHOOK_SECRET"

@@ -228,3 +228,62 @@ def test_ready_file_and_config_endpoints(tmp_path: Path) -> None:
         process.communicate(timeout=10)
     listed = run_reference("admin", "--db", db, "endpoint", "list")
     assert "ops" in listed.stdout and "ticket.created" in listed.stdout
+
+
+@pytest.mark.parametrize(
+    ("given", "stored", "says"),
+    [
+        ("http://127.0.0.1:8787", "http://127.0.0.1:8787/webhooks/tixallo", "the sink's root"),
+        (
+            "http://127.0.0.1:8787/webhooks/tixallo",
+            "http://127.0.0.1:8787/webhooks/tixallo",
+            "a full delivery URL",
+        ),
+    ],
+)
+def test_seed_sink_url_is_the_root_or_the_full_delivery_url(
+    tmp_path: Path, given: str, stored: str, says: str
+) -> None:
+    db = str(tmp_path / "seeded.db")
+    seeded = run_reference("seed", "--db", db, "--sink-url", given)
+    assert seeded.returncode == 0, seeded.stderr
+    assert f"--sink-url is {says}: deliveries go to {stored}" in seeded.stderr
+    [endpoint] = run_reference("admin", "--db", db, "endpoint", "list").stdout.splitlines()
+    assert f"  {stored}  " in endpoint
+
+
+def test_project_serve_takes_the_full_delivery_url_and_says_so(tmp_path: Path) -> None:
+    """The reported bug: a full URL became .../webhooks/tixallo/webhooks/tixallo."""
+    url = "http://127.0.0.1:8799/webhooks/tixallo"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tixallo_qa",
+            "reference",
+            "serve",
+            "--port",
+            "0",
+            "--sink-url",
+            url,
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        first = process.stderr.readline().strip()
+        assert first == f"--sink-url is a full delivery URL: deliveries go to {url} as given"
+        assert process.stdout is not None
+        # Seeded once it prints its settings (the last one is the rate limit).
+        for line in process.stdout:
+            if line.startswith("TIXALLO_RATE_LIMIT="):
+                break
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=10)
+    db = str(tmp_path / ".tixallo" / "reference.sqlite3")
+    [endpoint] = run_reference("admin", "--db", db, "endpoint", "list").stdout.splitlines()
+    assert f"  {url}  " in endpoint and "tixallo/webhooks" not in endpoint

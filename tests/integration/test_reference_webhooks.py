@@ -157,6 +157,27 @@ def test_failed_delivery_is_retried_with_the_same_id(
     assert verify(second)["ticket_id"] == ticket["id"]
 
 
+def test_a_busy_receivers_retry_after_is_honoured(
+    api: httpx.Client, httpserver: HTTPServer
+) -> None:
+    """A sink answering 503 + Retry-After (its flood limit) is retried no sooner than it asked."""
+    httpserver.expect_oneshot_request(PATH, method="POST").respond_with_data(
+        '{"error": "busy"}', status=503, headers={"Retry-After": "2"}
+    )
+    httpserver.expect_request(PATH, method="POST").respond_with_data("ok")
+    ticket = new_ticket(api)
+    [first] = wait_for_requests(httpserver, 1)
+    # The schedule says 0.2 s; the receiver said 2 s. Any retry inside that is the dispatcher
+    # ignoring Retry-After (a deadline that only a too-early retry can break).
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:
+        assert len(httpserver.log) == 1, "retried before the receiver's Retry-After"
+        time.sleep(0.05)
+    first, second = wait_for_requests(httpserver, 2)
+    assert first.headers["X-Tixallo-Delivery"] == second.headers["X-Tixallo-Delivery"]
+    assert verify(second)["ticket_id"] == ticket["id"]
+
+
 def test_pending_delivery_survives_a_restart(
     reference_factory: ReferenceFactory, httpserver: HTTPServer
 ) -> None:

@@ -51,8 +51,9 @@ def test_valid_delivery_is_accepted_and_recorded(webhook_sink: SinkFixture) -> N
 def test_secret_never_leaves_the_sink(webhook_sink: SinkFixture) -> None:
     webhook_sink.deliver(ticket_created(), headers={"X-Debug": f"secret={TEST_SECRET}"})
     webhook_sink.deliver(ticket_created(), secret="wrong")
-    everything = httpx.get(webhook_sink.url + "/_sink/events", trust_env=False).text
-    everything += httpx.get(webhook_sink.url + "/_sink/health", trust_env=False).text
+    auth = webhook_sink.auth()
+    everything = httpx.get(webhook_sink.url + "/_sink/events", headers=auth, trust_env=False).text
+    everything += httpx.get(webhook_sink.url + "/_sink/health", headers=auth, trust_env=False).text
     assert TEST_SECRET not in everything
     assert "<redacted>" in everything
 
@@ -372,14 +373,22 @@ def test_clear_forgets_records_but_not_seq(webhook_sink: SinkFixture) -> None:
 
 
 def test_query_api_is_apart_from_deliveries(webhook_sink: SinkFixture) -> None:
-    http = webhook_sink.http
+    http, auth = webhook_sink.http, webhook_sink.auth()
     assert http.get(webhook_sink.webhook_url).status_code == 405
     assert (
-        http.get(webhook_sink.url + "/_sink/health").json()["webhook_path"] == "/webhooks/tixallo"
+        http.get(webhook_sink.url + "/_sink/health", headers=auth).json()["webhook_path"]
+        == "/webhooks/tixallo"
     )
-    assert http.get(webhook_sink.url + "/_sink/events", params={"limit": "x"}).status_code == 400
-    assert http.post(webhook_sink.url + "/elsewhere", content=b"{}").status_code == 404
-    assert "Tixallo webhook sink" in http.get(webhook_sink.url + "/").text
+    assert (
+        http.get(
+            webhook_sink.url + "/_sink/events", params={"limit": "x"}, headers=auth
+        ).status_code
+        == 400
+    )
+    assert (
+        http.post(webhook_sink.url + "/elsewhere", content=b"{}", headers=auth).status_code == 404
+    )
+    assert "Tixallo webhook sink" in http.get(webhook_sink.url + "/", headers=auth).text
     assert webhook_sink.client.stats()["total"] == 0
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tixallo_qa.core.settings import SettingsError
 from tixallo_qa.webhook_sink.client import SinkClient
 from tixallo_qa.webhook_sink.config import SinkConfig
 from tixallo_qa.webhook_sink.testing import (
@@ -153,20 +154,23 @@ def test_restart_keeps_records(tmp_path: Path, sig: int) -> None:
         second.stop()
 
 
-def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    # Run in a folder of the test's own: the command keeps its token in ./.tixallo/.
     return subprocess.Popen(
         [sys.executable, "-m", "tixallo_qa", "sink", *args],
-        env=env or ENV,
+        env={k: v for k, v in (env or ENV).items() if k != "TIXALLO_SINK_TOKEN"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        cwd=str(cwd),
     )
 
 
 def test_cli_prints_one_line_saying_where_to_point_tixallo(tmp_path: Path) -> None:
-    proc = _cli("--port", "0", "--db", str(tmp_path / "s.sqlite3"))
+    proc = _cli("--port", "0", "--db", str(tmp_path / "s.sqlite3"), cwd=tmp_path)
     try:
         assert proc.stdout is not None
+        made = proc.stdout.readline().strip()
         line = proc.stdout.readline().strip()
         assert line.startswith(
             "webhook sink listening: point your Tixallo webhook endpoint at http://127.0.0.1:"
@@ -174,10 +178,49 @@ def test_cli_prints_one_line_saying_where_to_point_tixallo(tmp_path: Path) -> No
         assert "/webhooks/tixallo (live page http://127.0.0.1:" in line
         url = line.split(" at ", 1)[1].split(" ", 1)[0]
         assert httpx.post(url, content=b"{}", trust_env=False).status_code == 415
+        # The token it made is shown once, saved privately, and what its query API wants.
+        token = made.rsplit(": ", 1)[1]
+        assert made.startswith("made a sink token, shown only now") and token not in line
+        saved = tmp_path / ".tixallo" / "sink.env"
+        assert f"TIXALLO_SINK_TOKEN={token}" in saved.read_text()
+        assert saved.stat().st_mode & 0o077 == 0
+        root = url.rsplit("/webhooks/", 1)[0]
+        assert httpx.get(root + "/_sink/events", trust_env=False).status_code == 401
+        with SinkClient(root, token=token) as client:
+            assert client.stats()["total"] == 1
     finally:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=15)
-    assert TEST_SECRET not in err and "Traceback" not in err
+    assert TEST_SECRET not in err and "Traceback" not in err and token not in err
+    # A restart keeps the saved token and never shows it again.
+    again = _cli("--port", "0", "--db", str(tmp_path / "s.sqlite3"), cwd=tmp_path)
+    try:
+        assert again.stdout is not None
+        assert again.stdout.readline().strip() == (
+            "using the sink token saved in .tixallo/sink.env (TIXALLO_SINK_TOKEN)"
+        )
+        assert again.stdout.readline().startswith("webhook sink listening")
+    finally:
+        again.send_signal(signal.SIGINT)
+        out, err = again.communicate(timeout=15)
+    assert token not in out + err
+
+
+def test_cli_refuses_a_public_address_without_a_token(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=r"without TIXALLO_SINK_TOKEN.*set TIXALLO_SINK_TOKEN"):
+        SinkConfig(host="0.0.0.0", secret=TEST_SECRET)
+    done = subprocess.run(
+        [sys.executable, "-m", "tixallo_qa.webhook_sink", "--host", "0.0.0.0", "--port", "0"],
+        env={k: v for k, v in ENV.items() if k != "TIXALLO_SINK_TOKEN"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=str(tmp_path),
+        check=False,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    [line] = done.stderr.strip().splitlines()
+    assert "0.0.0.0 without TIXALLO_SINK_TOKEN" in line and "listen on 127.0.0.1" in line
 
 
 def test_cli_port_in_use_fails_cleanly(tmp_path: Path) -> None:
@@ -185,7 +228,7 @@ def test_cli_port_in_use_fails_cleanly(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        proc = _cli("--port", str(port), "--db", str(tmp_path / "s.sqlite3"))
+        proc = _cli("--port", str(port), "--db", str(tmp_path / "s.sqlite3"), cwd=tmp_path)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 2
     assert out == ""
@@ -197,7 +240,7 @@ def test_cli_port_in_use_fails_cleanly(tmp_path: Path) -> None:
 
 def test_cli_missing_secret_fails_cleanly(tmp_path: Path) -> None:
     env = {k: v for k, v in ENV.items() if k != "TIXALLO_WEBHOOK_SECRET"}
-    proc = _cli("--port", "0", "--db", str(tmp_path / "s.sqlite3"), env=env)
+    proc = _cli("--port", "0", "--db", str(tmp_path / "s.sqlite3"), cwd=tmp_path, env=env)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and "TIXALLO_WEBHOOK_SECRET is not set" in err

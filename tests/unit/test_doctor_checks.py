@@ -72,8 +72,8 @@ def test_closed_port_is_one_problem_with_a_fix() -> None:
         assert not check_reachable(f"http://127.0.0.1:{port}/api/v1", 2.0, report)
     [problem] = report.problems
     assert problem.message == (
-        f"nothing listens on 127.0.0.1:{port} (connection refused): start the deployment, "
-        "or fix the host and port in TIXALLO_BASE_URL"
+        f"the deployment at http://127.0.0.1:{port}/api/v1 is unreachable: nothing listens on "
+        f"127.0.0.1:{port} (connection refused): start it, or fix the host and port in TIXALLO_BASE_URL"
     )
 
 
@@ -81,7 +81,9 @@ def test_unresolvable_host_is_one_problem() -> None:
     report = _report()
     assert not check_reachable("https://no-such-host.invalid/api/v1", 2.0, report)
     [problem] = report.problems
-    assert problem.message.startswith("cannot resolve no-such-host.invalid")
+    assert "no-such-host.invalid does not resolve: fix the host name in TIXALLO_BASE_URL" in (
+        problem.message
+    )
 
 
 def test_plain_http_warns_only_off_loopback() -> None:

@@ -79,6 +79,7 @@ def test_write_report_produces_every_file_and_no_secret(tmp_path: Path) -> None:
         "passed": 3,
         "failed": 1,
         "skipped": 2,
+        "error": 0,
     }
     assert files.scrubbed == []
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from tixallo_qa.core import tls
 from tixallo_qa.core.ratelimit import KeyPool, parse_retry_after
 from tixallo_qa.core.redact import fingerprint
 
@@ -44,13 +45,19 @@ class Api:
     keys: Sequence[str]
     rate_limit: int
     timeout: float
+    ca_bundle: str | None = None
     sent: int = 0
     _pool: KeyPool = field(init=False)
     _client: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
         self._pool = KeyPool(list(self.keys) or ["-"], self.rate_limit)
-        self._client = httpx.Client(timeout=self.timeout, follow_redirects=False)
+        self._client = httpx.Client(
+            timeout=self.timeout,
+            follow_redirects=False,
+            verify=tls.client_context(self.ca_bundle),
+            trust_env=False,
+        )
 
     def close(self) -> None:
         self._client.close()

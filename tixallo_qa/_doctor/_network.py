@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from tixallo_qa.core import reach, tls
 from tixallo_qa.core.netutil import is_loopback_host
 
 from ._model import OK, PROBLEM, WARN, DoctorReport
@@ -34,17 +35,15 @@ class Endpoint:
 
 
 def check_reachable(url: str, timeout: float, report: DoctorReport) -> bool:
-    """DNS and a TCP connect to the base URL's host; False when the target cannot be reached."""
+    """DNS and a TCP connect to the base URL's host; False when the target cannot be reached.
+
+    The problem's line is ``core.reach``'s, the same one run, contracts and load print.
+    """
     ep = Endpoint.from_url(url)
     try:
         infos = socket.getaddrinfo(ep.host, ep.port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        report.add(
-            "target",
-            PROBLEM,
-            f"cannot resolve {ep.host} ({exc.strerror}): check the host name in TIXALLO_BASE_URL, "
-            "and your DNS or VPN",
-        )
+        report.add("target", PROBLEM, reach.problem(exc, url, timeout=timeout))
         return False
     started = time.monotonic()
     last: OSError | None = None
@@ -56,35 +55,14 @@ def check_reachable(url: str, timeout: float, report: DoctorReport) -> bool:
             ms = (time.monotonic() - started) * 1000
             report.add("target", OK, f"{ep.label} accepts connections ({ms:.0f} ms)")
             return True
-        except TimeoutError as exc:
-            last = exc
         except OSError as exc:
             last = exc
-    if isinstance(last, TimeoutError):
-        report.add(
-            "target",
-            PROBLEM,
-            f"no answer from {ep.label} within {timeout:g} s: check firewall and VPN, "
-            "or raise TIXALLO_REQUEST_TIMEOUT",
-        )
-    elif isinstance(last, ConnectionRefusedError):
-        report.add(
-            "target",
-            PROBLEM,
-            f"nothing listens on {ep.label} (connection refused): start the deployment, "
-            "or fix the host and port in TIXALLO_BASE_URL",
-        )
-    else:
-        reason = getattr(last, "strerror", None) or str(last)
-        report.add(
-            "target",
-            PROBLEM,
-            f"cannot connect to {ep.label} ({reason}): check TIXALLO_BASE_URL and your network",
-        )
+    assert last is not None
+    report.add("target", PROBLEM, reach.problem(last, url, timeout=timeout))
     return False
 
 
-def check_tls(url: str, timeout: float, report: DoctorReport) -> bool:
+def check_tls(url: str, timeout: float, report: DoctorReport, ca_bundle: str | None = None) -> bool:
     """https: the certificate verifies; http: fine on loopback, a warning elsewhere."""
     ep = Endpoint.from_url(url)
     if ep.scheme == "http":
@@ -98,20 +76,17 @@ def check_tls(url: str, timeout: float, report: DoctorReport) -> bool:
                 "use https:// unless this deployment is known to serve http",
             )
         return True
-    context = ssl.create_default_context()
+    context = tls.client_context(ca_bundle)
     try:
         with (
             socket.create_connection((ep.host, ep.port), timeout=timeout) as raw,
-            context.wrap_socket(raw, server_hostname=ep.host) as tls,
+            context.wrap_socket(raw, server_hostname=ep.host) as conn,
         ):
-            cert = tls.getpeercert() or {}
-            version = tls.version() or "TLS"
+            cert = conn.getpeercert() or {}
+            version = conn.version() or "TLS"
     except ssl.SSLCertVerificationError as exc:
         report.add(
-            "tls",
-            PROBLEM,
-            f"the TLS certificate of {ep.host} does not verify ({exc.verify_message}): fix the "
-            "certificate, or point SSL_CERT_FILE at the CA bundle that signs it",
+            "tls", PROBLEM, tls.tls_problem(ep.host, exc, ca_bundle, setting="TIXALLO_BASE_URL")
         )
         return False
     except (ssl.SSLError, OSError) as exc:

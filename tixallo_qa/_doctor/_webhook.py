@@ -10,11 +10,10 @@ from typing import Any
 
 import httpx
 
-from tixallo_qa.core import signing
+from tixallo_qa.core import clocks, exitcodes, signing
 from tixallo_qa.core.netutil import PortInUseError, check_port_free
 from tixallo_qa.core.settings import Settings
-from tixallo_qa.target import Target, TargetError, sink_answers
-from tixallo_qa.webhook_sink.client import SinkClient
+from tixallo_qa.target import Target, TargetError, sink_client, sink_status
 
 from ._api import Api
 from ._model import OK, PROBLEM, WARN, DoctorReport
@@ -22,17 +21,31 @@ from ._model import OK, PROBLEM, WARN, DoctorReport
 
 def _health(settings: Settings) -> dict[str, Any] | None:
     try:
-        response = httpx.get(f"{settings.sink_url}/_sink/health", timeout=2.0)
-        data = response.json() if response.status_code == 200 else None
-    except (httpx.HTTPError, ValueError):
+        with sink_client(settings, timeout=2.0) as client:
+            return client.health()
+    except (httpx.HTTPError, RuntimeError, ValueError):
         return None
-    return data if isinstance(data, dict) else None
 
 
 def check_sink(settings: Settings, report: DoctorReport) -> str:
     """``"running"``, ``"startable"`` or ``"blocked"``: can webhooks be received where the settings say."""
     url = settings.sink_url
-    health = _health(settings) if sink_answers(url) else None
+    try:
+        state = sink_status(url, token=settings.sink_token, ca_bundle=settings.ca_bundle)
+    except TargetError as exc:
+        report.add("sink", PROBLEM, str(exc), code=exc.code)
+        return "blocked"
+    if state == "refuses":
+        report.add(
+            "sink",
+            PROBLEM,
+            f"the sink at {url} refuses "
+            + ("TIXALLO_SINK_TOKEN" if settings.sink_token else "requests without a token")
+            + " (401): set TIXALLO_SINK_TOKEN to the token it printed when it started "
+            "(saved in .tixallo/sink.env)",
+        )
+        return "blocked"
+    health = _health(settings) if state == "answers" else None
     if health is not None:
         path, scheme = health.get("webhook_path"), health.get("scheme")
         if path != settings.sink_path:
@@ -75,27 +88,31 @@ def check_sink(settings: Settings, report: DoctorReport) -> str:
 
 
 @contextlib.contextmanager
-def sink_for_probe(settings: Settings, state: str, report: DoctorReport) -> Iterator[bool]:
-    """Start a sink for the probe when none runs; yield whether one is there to receive."""
+def sink_for_probe(
+    settings: Settings, state: str, report: DoctorReport
+) -> Iterator[Settings | None]:
+    """Start a sink for the probe when none runs; yield the settings that reach it (None: no sink)."""
     if state == "running":
-        yield True
+        yield settings
         return
     if state != "startable":
-        yield False
+        yield None
         return
     try:
-        target = Target.start(settings, sink="required")
+        target = Target.start(settings, sink="required", probe=False)
     except TargetError as exc:
         first = str(exc).splitlines()[0]
         report.add(
             "sink",
             PROBLEM,
             f"the sink did not start ({first}): run 'tixallo-qa sink' to see why",
+            code=exc.code,
         )
-        yield False
+        yield None
         return
     with target:
-        yield True
+        # The started sink has a token of its own: the probe asks it with that one.
+        yield target.settings
 
 
 def _verdict_problem(verdict: str, detail: str, settings: Settings) -> str:
@@ -117,8 +134,18 @@ def _verdict_problem(verdict: str, detail: str, settings: Settings) -> str:
     return f"the sink refused the probe's webhook as {verdict} ({detail}): check the endpoint's settings in the Tixallo app"
 
 
-def probe(api: Api, settings: Settings, key: str, report: DoctorReport) -> str | None:
-    """Create a probe ticket and wait for its ``ticket.created`` at the sink; return the ticket id."""
+def probe(
+    api: Api,
+    settings: Settings,
+    key: str,
+    report: DoctorReport,
+    skews: list[clocks.Skew | None] | None = None,
+) -> str | None:
+    """Create a probe ticket and wait for its ``ticket.created`` at the sink; return the ticket id.
+
+    The webhook's timestamp against its arrival goes to ``skews`` (the clock check).
+    """
+    skews = [] if skews is None else skews
     marker = uuid.uuid4()
     body = {
         "subject": f"tixallo-qa doctor probe {marker}",
@@ -152,13 +179,14 @@ def probe(api: Api, settings: Settings, key: str, report: DoctorReport) -> str |
     number = data.get("ticket_number", "?")
     timeout = settings.webhook_timeout
     try:
-        with SinkClient(settings.sink_url) as sink:
+        with sink_client(settings) as sink:
             events, _ = sink.wait("ticket.created", timeout=timeout, ticket_id=ticket_id)
     except (httpx.HTTPError, RuntimeError, ValueError) as exc:
         report.add(
             "webhook",
             PROBLEM,
             f"the sink stopped answering while waiting ({exc}): run 'tixallo-qa sink' to see why",
+            code=exitcodes.INFRASTRUCTURE,
         )
         return ticket_id
     if not events:
@@ -171,6 +199,7 @@ def probe(api: Api, settings: Settings, key: str, report: DoctorReport) -> str |
         )
         return ticket_id
     event = events[0]
+    skews.append(clocks.from_webhooks([(event.headers, event.received_at)]))
     if not event.valid:
         report.add("webhook", PROBLEM, _verdict_problem(event.verdict, event.detail, settings))
         return ticket_id

@@ -19,6 +19,9 @@ STYLES = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from tixallo_qa.core.exitcodes import epilog
+
+    parser.epilog = epilog()
     parser.add_argument(
         "--json", action="store_true", help="print one JSON object instead of lines"
     )
@@ -47,20 +50,30 @@ def run(args: argparse.Namespace) -> int:
     except TargetError as exc:
         first = str(exc).splitlines()[0]
         if args.json:
-            print(json.dumps({"target": None, "embedded": True, "ok": False, "error": first}))
+            print(
+                json.dumps(
+                    {
+                        "target": None,
+                        "embedded": True,
+                        "ok": False,
+                        "error": first,
+                        "exit_code": exc.code,
+                    }
+                )
+            )
         else:
             err.print(
                 Text(
                     f"doctor: the embedded reference deployment did not start ({first}): run 'tixallo-qa reference serve' to see why"
                 )
             )
-        return 1
+        return exc.code
     finally:
         if status is not None:
             status.stop()
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
-        return 0 if report.ok else 1
+        return report.exit_code
     out = Console(highlight=False)
     where = " (embedded reference deployment)" if report.embedded else ""
     if not args.quiet:
@@ -91,4 +104,4 @@ def run(args: argparse.Namespace) -> int:
         tail = f" ({warnings} warning{'s' if warnings > 1 else ''})" if warnings else ""
         out.print(Text(f"No problem found{tail}.", style="bold green"), soft_wrap=True)
     sys.stdout.flush()
-    return 0 if report.ok else 1
+    return report.exit_code

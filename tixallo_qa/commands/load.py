@@ -9,7 +9,10 @@ from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from tixallo_qa.core.exitcodes import epilog
     from tixallo_qa.core.settings import add_arguments as setting_arguments
+
+    parser.epilog = epilog()
 
     run = parser.add_argument_group("the run")
     run.add_argument(
@@ -357,7 +360,7 @@ def _find_capacity(args: argparse.Namespace, console: Any) -> int:
 def run(args: argparse.Namespace) -> int:
     from tixallo_qa.core.settings import from_args
     from tixallo_qa.load.report import make_console
-    from tixallo_qa.load.runner import EXIT_ERROR, EXIT_REFUSED, run_load
+    from tixallo_qa.load.runner import EXIT_REFUSED, run_load
     from tixallo_qa.load.safety import LoadRefusedError
     from tixallo_qa.target import TargetError
 
@@ -385,7 +388,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_REFUSED
     except TargetError as exc:
         print(f"tixallo-qa load: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return exc.code
     if args.json:
         print(json.dumps(result.summary, indent=2, sort_keys=True, default=str))
     return result.exit_code

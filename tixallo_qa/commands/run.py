@@ -16,7 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from tixallo_qa.core import exitcodes
 from tixallo_qa.core import settings as _settings
+from tixallo_qa.core.exitcodes import epilog
+from tixallo_qa.core.plan import DEFAULT_BUDGET
 from tixallo_qa.target import DEFAULT_POOL_SIZE
 
 if TYPE_CHECKING:
@@ -34,6 +37,7 @@ RATE_SHARE = 0.8
 MIN_CONTRACT_KEYS = 10
 WINDOW = 60.5  # seconds: the per-key window plus the pacing margin (tixallo_qa.core.ratelimit)
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 3, 130
+EXIT_USAGE, EXIT_INCONCLUSIVE = 2, 4  # the whole table: tixallo_qa.core.exitcodes
 LOG_WIDTH = 160
 # Events exported per query to the sink (a load run records thousands).
 EVENTS_PAGE = 5000
@@ -72,6 +76,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--json", action="store_true", help="print one JSON object on stdout at the end"
     )
+    group.add_argument(
+        "--time-budget",
+        type=float,
+        default=DEFAULT_BUDGET,
+        metavar="SECONDS",
+        help="the plan says how many keys would bring the contract phase under this "
+        f"(default {DEFAULT_BUDGET:g})",
+    )
+    parser.epilog = epilog()
     _settings.add_arguments(parser)
 
 
@@ -145,6 +158,8 @@ class _Run:
         self.load_settings: Settings = settings
         self.load_changes: dict[str, Any] = {}
         self.current = "start"  # the phase running now, for an interrupted run's report
+        # Each phase's exit code (core.exitcodes); the run exits with their combination.
+        self.codes: list[int] = []
 
     # -- the whole run ---------------------------------------------------------------------
     def execute(self) -> int:
@@ -167,6 +182,7 @@ class _Run:
             try:
                 if self._start(progress):
                     self._plan_pool()
+                    self._say_plan(progress)
                     self._contracts(progress, sigint)
                     self._load(progress, folder)
             except KeyboardInterrupt:
@@ -179,12 +195,15 @@ class _Run:
             except Exception as exc:
                 # A bug of ours must not cost the report of what already ran.
                 self.record.errors.append(f"{self.current}: {type(exc).__name__}: {exc}")
+                self.codes.append(exitcodes.INFRASTRUCTURE)
             finally:
                 try:
                     events = self._collect_events()
                 finally:
                     self._stop()
             self.record.duration = time.monotonic() - started
+            self.record.clock = self._clock(events)
+            self.record.exit_code = self._exit_code()
             self.record.settings = self._settings_table()
             with progress.phase("report") as phase:
                 files = write_report(
@@ -203,11 +222,31 @@ class _Run:
         if not (self.args.quiet and self.args.json):
             print_summary(self.out, self.record, files.index)
         shutil.rmtree(self.workdir, ignore_errors=True)
+        return self.record.exit_code
+
+    def _exit_code(self) -> int:
+        """The run's code from its phases' (``core.exitcodes.combine``): a defect is news first."""
         if self.record.interrupted:
             return EXIT_INTERRUPTED
         if self.record.passed:
             return EXIT_PASSED
-        return EXIT_ERROR if self.record.errors else EXIT_FAILED
+        code = exitcodes.combine(*self.codes)
+        if code == EXIT_PASSED:
+            # Not passed, yet no phase said why: an error of the run itself, or nothing judged.
+            return EXIT_ERROR if self.record.errors else EXIT_INCONCLUSIVE
+        return code
+
+    def _clock(self, events: list[Any] | None) -> str:
+        """How far the deployment's (Date) and the webhooks' clocks were from ours, one sentence."""
+        from tixallo_qa.core import clocks
+
+        date = self.target.clock if self.target is not None else None
+        hooks = clocks.from_webhooks(
+            (e.headers, e.received_at) for e in events or [] if e.verdict == "valid"
+        )
+        if date is None and hooks is None:
+            return ""
+        return clocks.verdict([date, hooks], self.settings.webhook_tolerance)[0]
 
     def _settings_table(self) -> list[tuple[str, str]]:
         """Each TIXALLO_* setting as the report shows it: secrets as fingerprints, keys counted."""
@@ -257,6 +296,10 @@ class _Run:
                 )
             except (TargetError, OSError) as exc:
                 self._fail(phase, "start", exc)
+                self.codes.append(exc.code if isinstance(exc, TargetError) else EXIT_ERROR)
+                if isinstance(exc, TargetError):
+                    # The one line (what, where, the fix) where a person looks first.
+                    progress.say(f"tixallo-qa run: {str(exc).splitlines()[0]}")
                 return False
             self.settings = self.target.settings
             if self.target.embedded:
@@ -293,12 +336,72 @@ class _Run:
 
         return count
 
+    @property
+    def progress_path(self) -> Path:
+        """Where the contract suite's child writes its request counts (this run's own folder)."""
+        return self.workdir / "contracts-progress.json"
+
+    def _contracts_plan(self) -> Any:
+        from tixallo_qa.contracts.plan import contracts_plan
+
+        return contracts_plan(self.contracts_settings, budget=self.args.time_budget)
+
+    def _say_plan(self, progress: RunProgress) -> None:
+        """The plan before the wait: requests per phase, keys, the limit, the expected time."""
+        from tixallo_qa.core.plan import total_lines
+
+        if self.args.select:
+            return  # a selection sends a part the plan cannot size
+        plans = [self._contracts_plan()]
+        if self._load_refusal() is None:
+            with contextlib.suppress(ImportError):  # the load phase reports a broken import
+                import dataclasses
+
+                from tixallo_qa.load.options import LoadOptions
+                from tixallo_qa.load.plan import load_plan
+                from tixallo_qa.load.planning import plan
+
+                changes = dict(self.load_changes)
+                if changes.get("rate") is not None:
+                    changes["model"] = "open"
+                options = dataclasses.replace(
+                    LoadOptions(duration=self.args.load_duration), **changes
+                )
+                keys, limit = len(self.load_settings.api_keys), self.settings.rate_limit
+                plans.append(
+                    load_plan(
+                        options,
+                        plan(options, keys, limit),
+                        keys,
+                        limit,
+                        self.settings.webhook_timeout,
+                    )
+                )
+        for line in total_lines(plans):
+            progress.say(line)
+
+    def _measure(self, plan: Any) -> Callable[[float], tuple[float, float, str]]:
+        """The contract phase's bar: requests done (from the child's progress file), time left."""
+        from tixallo_qa.core.plan import progress_text
+        from tixallo_qa.core.progress import read_counts
+
+        def measure(elapsed: float) -> tuple[float, float, str]:
+            done = read_counts(self.progress_path)
+            sent = sum(done.values())
+            return sent, max(sent, plan.requests), progress_text(plan, done, elapsed)
+
+        return measure
+
     def _contracts(self, progress: RunProgress, sigint: threading.Event) -> None:
-        from tixallo_qa.report import FAILED, PASSED, Phase, checks_from_suite
+        from tixallo_qa.report import ERROR, FAILED, PASSED, Phase, checks_from_suite
 
         settings = self.contracts_settings
         self.current = "contracts"
-        with progress.phase("contracts", counter=self._sink_counter(creates=True)) as phase:
+        with progress.phase(
+            "contracts",
+            counter=self._sink_counter(creates=True),
+            measure=None if self.args.select else self._measure(self._contracts_plan()),
+        ) as phase:
             try:
                 from tixallo_qa.contracts.runner import run_suite
 
@@ -312,11 +415,13 @@ class _Run:
                     if self.args.select
                     else None,
                     quiet=True,
+                    progress_path=self.progress_path,
                 )
             except KeyboardInterrupt:
                 raise
             except Exception as exc:
                 self._fail(phase, "contracts", exc)
+                self.codes.append(EXIT_ERROR)
                 return
             if sigint.is_set():
                 raise KeyboardInterrupt
@@ -326,15 +431,24 @@ class _Run:
             self.record.own_429s = result.own_429s
             self.suite_lags = list(result.webhook_lags)
             errors = list(result.errors)
+            if result.infrastructure:
+                errors.append(result.infrastructure)
+                progress.say(f"tixallo-qa run: {result.infrastructure}")
             self.record.errors += [f"contracts: {e}" for e in errors]
+            self.codes.append(result.exit_status)
             counts = {
-                o: sum(c.outcome == o for c in checks) for o in ("passed", "failed", "skipped")
+                o: sum(c.outcome == o for c in checks)
+                for o in ("passed", "failed", "skipped", "error")
             }
             note = (
                 f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped; "
                 f"{self.record.requests_sent} requests"
             )
+            if counts["error"]:
+                note += f"; {counts['error']} not judged (the target went away)"
             status = PASSED if counts["failed"] == 0 and not errors and counts["passed"] else FAILED
+            if status == FAILED and not counts["failed"] and (errors or counts["error"]):
+                status = ERROR
             phase.done(status, note)
             self.record.phases.append(Phase("contracts", status, phase.elapsed, note))
 
@@ -382,11 +496,16 @@ class _Run:
             except KeyboardInterrupt:
                 raise
             except Exception as exc:
+                from tixallo_qa.load.safety import LoadRefusedError
+
                 self.record.load = LoadOutcome(ran=False, error=f"{type(exc).__name__}: {exc}")
                 self._fail(phase, "load", exc)
+                refused = isinstance(exc, LoadRefusedError)
+                self.codes.append(EXIT_USAGE if refused else getattr(exc, "code", EXIT_ERROR))
                 return
             outcome = load_from_result(result, report_dir, phase.elapsed)
             self.record.load = outcome
+            self.codes.append(result.exit_code)
             breached = sum(s.passed is False for s in outcome.slos)
             met = sum(s.passed is True for s in outcome.slos)
             note = f"{met} SLOs met, {breached} breached; exit code {outcome.exit_code}"

@@ -37,6 +37,9 @@ def _seconds(text: str) -> float:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from tixallo_qa.core.exitcodes import epilog
+
+    parser.epilog = epilog()
     what = parser.add_argument_group("which faults")
     what.add_argument("--faults", metavar="A,B,C", help="only these faults (comma-separated names)")
     what.add_argument("--family", metavar="FAMILY", help="only the faults of this catalogue family")
@@ -122,4 +125,4 @@ def run(args: argparse.Namespace) -> int:
     console.print(
         f"report: {paths['selftest.html']} (also selftest.md, selftest.json)", highlight=False
     )
-    return 0 if result.passed else 1
+    return result.exit_code

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 from tixallo_qa.core import signing
 
 PROFILES = ("smoke", "standard", "thorough")
+# TIXALLO_CA_BUNDLE falls back to this variable, as OpenSSL-based clients do.
+CA_FALLBACK = "SSL_CERT_FILE"
 WEBHOOK_SCHEMES = signing.names()
 
 
@@ -95,6 +97,30 @@ SETTINGS: tuple[_Spec, ...] = (
     _Spec("TIXALLO_SINK_PORT", "sink_port", "int", "port of the webhook sink"),
     _Spec("TIXALLO_SINK_PATH", "sink_path", "str", "path the sink receives deliveries on"),
     _Spec(
+        "TIXALLO_SINK_TOKEN",
+        "sink_token",
+        "str",
+        "token the sink's query API, marks, clear, faults and live page require "
+        "(made and saved by 'tixallo-qa sink' when unset; deliveries need none)",
+        secret=True,
+    ),
+    _Spec(
+        "TIXALLO_SINK_TLS_CERT",
+        "sink_tls_cert",
+        "str",
+        "certificate file (PEM) the sink serves HTTPS with; unset = plain http",
+    ),
+    _Spec(
+        "TIXALLO_SINK_TLS_KEY", "sink_tls_key", "str", "private key file (PEM) of that certificate"
+    ),
+    _Spec(
+        "TIXALLO_CA_BUNDLE",
+        "ca_bundle",
+        "str",
+        "CA bundle file (PEM) that verifies the deployment's and the sink's HTTPS certificates; "
+        "unset = SSL_CERT_FILE, else the system's CAs",
+    ),
+    _Spec(
         "TIXALLO_WEBHOOK_SCHEME",
         "webhook_scheme",
         "choice",
@@ -150,6 +176,10 @@ class Settings:
     sink_host: str = "127.0.0.1"
     sink_port: int = 8787
     sink_path: str = "/webhooks/tixallo"
+    sink_token: str | None = field(default=None, repr=False)
+    sink_tls_cert: str | None = None
+    sink_tls_key: str | None = None
+    ca_bundle: str | None = None
     webhook_scheme: str = "tixallo"
     webhook_tolerance: float = 300.0
     webhook_shared: bool = False
@@ -176,8 +206,10 @@ class Settings:
 
     @property
     def sink_url(self) -> str:
-        """Base URL of the sink (no path)."""
-        return f"http://{self.sink_host}:{self.sink_port}"
+        """Base URL of the sink (no path); https when it serves TLS."""
+        scheme = "https" if self.sink_tls_cert else "http"
+        host = f"[{self.sink_host}]" if ":" in self.sink_host else self.sink_host
+        return f"{scheme}://{host}:{self.sink_port}"
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -242,6 +274,24 @@ def parse_env_file(path: str | os.PathLike[str]) -> dict[str, str]:
     return values
 
 
+def set_in_env_file(path: str | os.PathLike[str], name: str, value: str) -> None:
+    """Set ``name=value`` in an env file (replacing its line or appending one); the file is 0600."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    lines = p.read_text(encoding="utf-8").splitlines() if p.exists() else []
+    kept = [
+        line
+        for line in lines
+        if line.strip().removeprefix("export ").partition("=")[0].strip() != name
+    ]
+    kept.append(f"{name}={value}")
+    # Created private: the file holds a secret from its first byte.
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(kept) + "\n")
+
+
 def _convert(spec: _Spec, raw: str, origin: str) -> Any:
     raw = raw.strip()
     if spec.kind == "str":
@@ -293,6 +343,21 @@ def _validate(s: Settings) -> None:
             raise SettingsError(f"{_BY_ATTR[attr].env}={getattr(s, attr)} must be positive")
     if not s.sink_path.startswith("/"):
         raise SettingsError(f"TIXALLO_SINK_PATH={s.sink_path!r} must start with '/'")
+    if bool(s.sink_tls_cert) != bool(s.sink_tls_key):
+        given, missing = (
+            ("TIXALLO_SINK_TLS_CERT", "TIXALLO_SINK_TLS_KEY")
+            if s.sink_tls_cert
+            else ("TIXALLO_SINK_TLS_KEY", "TIXALLO_SINK_TLS_CERT")
+        )
+        raise SettingsError(
+            f"{given} is set but {missing} is not: set both (the certificate and its key) to serve HTTPS, or neither"
+        )
+    for attr in ("sink_tls_cert", "sink_tls_key", "ca_bundle"):
+        path = getattr(s, attr)
+        if path and not Path(path).is_file():
+            raise SettingsError(
+                f"{_BY_ATTR[attr].env}={path!r} is not a file: set it to an existing PEM file"
+            )
 
 
 def load_settings(
@@ -320,6 +385,15 @@ def load_settings(
         values[attr] = (
             _convert(spec, value, "from the command line") if isinstance(value, str) else value
         )
+    if "ca_bundle" not in values and environ.get(CA_FALLBACK):
+        # The usual OpenSSL variable, honoured everywhere a TLS client is made (one setting).
+        fallback = environ[CA_FALLBACK].strip()
+        if not Path(fallback).is_file():
+            raise SettingsError(
+                f"{CA_FALLBACK}={fallback!r} (used because TIXALLO_CA_BUNDLE is not set) is not a file: "
+                "set TIXALLO_CA_BUNDLE to the CA bundle to trust, or fix or unset SSL_CERT_FILE"
+            )
+        values["ca_bundle"] = fallback
     settings = Settings(**values)
     _validate(settings)
     return settings

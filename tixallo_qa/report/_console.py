@@ -8,6 +8,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from tixallo_qa.core.exitcodes import MEANING
+
 from ._html import format_duration
 from ._model import FAILED, PASSED, SKIPPED, RunRecord
 
@@ -67,11 +69,13 @@ def print_summary(console: Console, record: RunRecord, index: Path | None) -> No
         settings = sorted({s for c in skips for s in c.enabled_by})
         hint = f" (set {', '.join(settings)} to run them)" if settings else ""
         console.print(Text(f"{len(skips)} checks skipped{hint}", style="yellow"), soft_wrap=True)
-    verdict = "PASSED" if record.passed else ("INTERRUPTED" if record.interrupted else "FAILED")
+    if record.clock:
+        console.print(Text(f"clocks: {record.clock}", style="dim"), soft_wrap=True)
     console.print(
         Text.assemble(
-            (f"\n{verdict}", "bold green" if record.passed else "bold red"),
+            (f"\n{record.badge}", "bold green" if record.passed else "bold red"),
             f"  {record.headline()} in {format_duration(record.duration)}",
+            (f"  (exit code {record.exit_code}: {MEANING.get(record.exit_code, '')})", "dim"),
         ),
         soft_wrap=True,
     )

@@ -88,7 +88,7 @@ def _tiles(record: RunRecord) -> str:
 
 def _header(record: RunRecord) -> str:
     verdict = record.verdict
-    badge = "PASSED" if verdict == PASSED else ("INTERRUPTED" if record.interrupted else "FAILED")
+    badge = record.badge
     where = "embedded reference deployment" if record.embedded else "remote target"
     meta = [
         f'<span class="mono">{_e(record.target)}</span>',
@@ -96,6 +96,7 @@ def _header(record: RunRecord) -> str:
         f"profile {_e(record.profile)}",
         _e(record.started_at.strftime("%Y-%m-%d %H:%M:%S UTC")),
         f"took {_e(format_duration(record.duration))}",
+        f"exit code {record.exit_code}",
     ]
     toc = [
         ("failures", "Failures", bool(record.failures)),
@@ -225,6 +226,9 @@ def _skipped(record: RunRecord) -> str:
 
 def _webhooks(record: RunRecord) -> str:
     out = ['<h2 id="webhooks">Webhooks</h2>']
+    if record.clock:
+        # The freshness check trusts both clocks: the reader sees how far apart they were.
+        out.append(f'<p class="note" id="clock">Clocks: {_e(record.clock)}</p>')
     lags = record.webhook_lags
     if not lags:
         out.append('<p class="note">No webhook lag was recorded in this run.</p>')

@@ -66,7 +66,9 @@ def _load_suite(record: RunRecord) -> ET.Element | None:
             if load.error
             else f"the load run exited with {load.exit_code}"
         )
-        ET.SubElement(run, "failure", message=message).text = load.error or message
+        # A breach (1) is a failure; unreachable (3) or inconclusive (4) is an error.
+        tag = "failure" if load.exit_code == 1 and not load.error else "error"
+        ET.SubElement(run, tag, message=message).text = load.error or message
     cases.append(run)
     return _suite("load", cases, load.duration)
 
@@ -88,6 +90,11 @@ def merged_junit(record: RunRecord, contracts_junit: Path | None) -> str:
             head = check.message.splitlines()[0] if check.message else check.outcome
             if check.outcome == "failed":
                 ET.SubElement(case, "failure", message=head).text = check.message
+            elif check.outcome == "error":
+                # Not judged (the target went away): infrastructure, not a defect.
+                ET.SubElement(
+                    case, "error", type="infrastructure", message=head
+                ).text = check.message
             elif check.outcome == "skipped":
                 ET.SubElement(case, "skipped", message=head)
             cases.append(case)

@@ -70,6 +70,10 @@ class RunRecord:
     interrupted: bool = False
     # (TIXALLO_* name, what it was set to: a value, a key fingerprint, or "not set")
     settings: list[tuple[str, str]] = field(default_factory=list)
+    # How far the deployment's and the webhooks' clocks are from ours (core.clocks), one sentence.
+    clock: str = ""
+    # What the command exits with (core.exitcodes): 0, 1 defects, 3 unreachable, 4 inconclusive.
+    exit_code: int = 0
 
     def count(self, outcome: str) -> int:
         return sum(c.outcome == outcome for c in self.checks)
@@ -97,6 +101,15 @@ class RunRecord:
     def verdict(self) -> str:
         return PASSED if self.passed else FAILED
 
+    @property
+    def badge(self) -> str:
+        """The verdict in one word, as the exit code means it."""
+        if self.interrupted:
+            return "INTERRUPTED"
+        if self.passed:
+            return "PASSED"
+        return {3: "NOT JUDGED", 4: "INCONCLUSIVE", 2: "NOT RUN"}.get(self.exit_code, "FAILED")
+
     def headline(self) -> str:
         """One sentence: the verdict and what it rests on."""
         if self.interrupted:
@@ -104,12 +117,15 @@ class RunRecord:
         parts: list[str] = []
         failed = len(self.failures)
         checks = len(self.checks)
+        broken = self.count(ERROR)
         if checks:
             parts.append(
                 f"{failed} of {checks} checks failed"
                 if failed
                 else f"all {self.count(PASSED)} checks that ran passed"
             )
+        if broken:
+            parts.append(f"{broken} not judged (the target went away)")
         if self.load is not None and self.load.ran:
             breached = sum(s.passed is False for s in self.load.slos)
             if breached:
@@ -138,7 +154,9 @@ def record_to_json(record: RunRecord) -> dict[str, Any]:
         "profile": record.profile,
         "started_at": record.started_at.isoformat(),
         "duration": round(record.duration, 3),
-        "counts": {o: record.count(o) for o in (PASSED, FAILED, SKIPPED)},
+        "exit_code": record.exit_code,
+        "clock": record.clock,
+        "counts": {o: record.count(o) for o in (PASSED, FAILED, SKIPPED, ERROR)},
         "failures": [
             {"name": c.name, "family": c.family, "message": c.message} for c in record.failures
         ],
@@ -212,4 +230,5 @@ def redact_record(record: RunRecord, redactor: Redactor) -> RunRecord:
         errors=[r(e) for e in record.errors],
         notes=[r(n) for n in record.notes],
         settings=[(name, r(value)) for name, value in record.settings],
+        clock=r(record.clock),
     )

@@ -39,6 +39,9 @@ class PhaseHandle:
         return time.monotonic() - self.started
 
 
+LOG_EVERY = 30.0  # seconds between progress lines in a log (no terminal)
+
+
 def _failed_status(exc: BaseException, status: str) -> str:
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted"
@@ -73,26 +76,59 @@ class RunProgress:
         if self._progress is not None:
             self._progress.stop()
 
+    def _log_measure(
+        self,
+        name: str,
+        handle: PhaseHandle,
+        measure: Callable[[float], tuple[float, float, str]] | None,
+    ) -> threading.Event | None:
+        """In a log: the measure's words every ``LOG_EVERY`` seconds; set the event to stop."""
+        if measure is None:
+            return None
+        stop = threading.Event()
+
+        def log() -> None:
+            while not stop.wait(LOG_EVERY):
+                with contextlib.suppress(Exception):
+                    self.console.print(
+                        f"{name}: {measure(handle.elapsed)[2]}", highlight=False, soft_wrap=True
+                    )
+
+        threading.Thread(target=log, name=f"progress-log-{name}", daemon=True).start()
+        return stop
+
     def say(self, text: str) -> None:
         if not self.quiet:
             self.console.print(Text(text), soft_wrap=True)
 
     @contextlib.contextmanager
     def phase(
-        self, name: str, *, total: float | None = None, counter: Callable[[], str] | None = None
+        self,
+        name: str,
+        *,
+        total: float | None = None,
+        counter: Callable[[], str] | None = None,
+        measure: Callable[[float], tuple[float, float, str]] | None = None,
     ) -> Iterator[PhaseHandle]:
-        """Show ``name`` running until the block ends; ``total`` seconds makes the bar time-based."""
+        """Show ``name`` running until the block ends; ``total`` seconds makes the bar time-based.
+
+        ``measure(elapsed)`` gives ``(done, total, words)`` instead: a bar of requests done with
+        the time left the pacing allows (``core.plan``); a log gets its words every ``LOG_EVERY``.
+        """
         handle = PhaseHandle(started=time.monotonic())
         progress = self._progress
         if progress is None:
             if not self.quiet:
                 self.console.print(f"{name}: running…", highlight=False, soft_wrap=True)
+            logger = self._log_measure(name, handle, measure) if not self.quiet else None
             try:
                 yield handle
             except BaseException as exc:
                 handle.status = _failed_status(exc, handle.status)
                 raise
             finally:
+                if logger is not None:
+                    logger.set()
                 if not self.quiet:
                     note = f" ({handle.note})" if handle.note else ""
                     self.console.print(
@@ -111,6 +147,13 @@ class RunProgress:
                         Exception
                     ):  # a count is decoration; never break the run for it
                         info = counter()
+                if measure is not None:
+                    with contextlib.suppress(Exception):
+                        done, size, words = measure(handle.elapsed)
+                        progress.update(task, total=size, completed=done)
+                        info = f"{words}; {info}" if info else words
+                    progress.update(task, info=info)
+                    continue
                 completed = min(handle.elapsed, total) if total else None
                 progress.update(task, info=info, completed=completed)
 

@@ -34,11 +34,14 @@ def _status(found: bool, broke: bool, *, faithful: bool) -> str:
 def suite_verdict(result: SuiteResult, *, faithful: bool, redactor: Redactor) -> Verdict:
     """Caught when any check failed (named); a run that broke with no failure is an error."""
     failed = result.failed()
-    broke = bool(result.errors) or result.counts["passed"] == 0
+    broke = bool(result.errors or result.infrastructure) or result.counts["passed"] == 0
     if failed:
         detail = f"{failed[0].name}: {_first_line(failed[0].message)}"
     elif broke:
-        detail = _first_line("\n".join(result.errors)) or "no check passed"
+        detail = (
+            _first_line("\n".join([*result.errors, result.infrastructure]).strip())
+            or "no check passed"
+        )
     else:
         counts = result.counts
         detail = f"{counts['passed']} checks passed, {counts['skipped']} skipped"
@@ -108,7 +111,11 @@ def run_load_check(
         status = _status(True, False, faithful=faithful)
         return Verdict(status, breached, (LOAD_FAMILY,), detail, elapsed)
     if result.exit_code != EXIT_PASS:
-        error = str(result.summary.get("error", f"load run exit code {result.exit_code}"))
+        error = str(
+            result.summary.get("error")
+            or result.summary.get("verdict_reason")
+            or f"load run exit code {result.exit_code}"
+        )
         return Verdict(ERROR, detail=error[:DETAIL_CHARS], duration=elapsed)
     requests = int((result.summary.get("requests") or {}).get("total", 0))
     return Verdict(_status(False, False, faithful=faithful), duration=elapsed, requests=requests)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tixallo_qa.core import exitcodes
 from tixallo_qa.selftest._killrate import kill_rate, summary
-from tixallo_qa.selftest._model import CLEAN, OURS, FaultRow
+from tixallo_qa.selftest._model import CLEAN, ERROR, OURS, FaultRow
 
 FORMAT_VERSION = 1
 
@@ -37,6 +38,7 @@ class SelftestResult:
             "rows": [r.to_dict() for r in self.rows],
             "kill_rate": summary(self.rows),
             "passed": self.passed,
+            "exit_code": self.exit_code,
         }
 
     @classmethod
@@ -67,3 +69,26 @@ class SelftestResult:
         """The exit-0 condition: the faithful deployment passes and the kill rate reaches the bar."""
         rate = kill_rate(self.rows, OURS)
         return self.faithful_passed and rate.rate is not None and rate.rate >= self.min_kill_rate
+
+    @property
+    def exit_code(self) -> int:
+        """``core.exitcodes``: 0 passed; 1 the suite missed faults or cried wolf; 3 runs broke.
+
+        A shortfall that only runs which broke explain (the kill rate would reach the bar
+        without them) is an infrastructure failure, not the suite's defect.
+        """
+        if self.passed:
+            return exitcodes.PASSED
+        if self.faithful is None or self.faithful.ours.status == ERROR:
+            return exitcodes.INFRASTRUCTURE
+        if not self.faithful_passed:
+            return exitcodes.DEFECTS
+        judged = [r for r in self.rows if r.ours.status != ERROR]
+        rate = kill_rate(judged, OURS)
+        if (
+            len(judged) < len(self.rows)
+            and rate.rate is not None
+            and rate.rate >= self.min_kill_rate
+        ):
+            return exitcodes.INFRASTRUCTURE
+        return exitcodes.DEFECTS

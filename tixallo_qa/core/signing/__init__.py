@@ -37,6 +37,7 @@ __all__ = [
     "make",
     "names",
     "signed_names",
+    "timestamp_headers",
 ]
 
 
@@ -66,6 +67,13 @@ def names() -> tuple[str, ...]:
 def signed_names() -> tuple[str, ...]:
     """The schemes that sign (every one but ``none``)."""
     return tuple(n for n, s in _registry().items() if s.needs_secret)
+
+
+def timestamp_headers() -> tuple[str, ...]:
+    """Every scheme's timestamp header (lower case), for reading a delivery's send time."""
+    return tuple(
+        dict.fromkeys(s.timestamp_header for s in _registry().values() if s.timestamp_header)
+    )
 
 
 def get(name: str) -> type[Scheme]:

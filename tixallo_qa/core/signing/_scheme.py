@@ -42,6 +42,8 @@ class Scheme:
     delivery_headers: ClassVar[tuple[str, ...]] = ()
     # Where the sender puts the delivery id (None: the scheme's own headers carry it).
     delivery_id_header: ClassVar[str | None] = DELIVERY_HEADER
+    # The header holding the attempt's unix timestamp, lower case (None: the scheme has none).
+    timestamp_header: ClassVar[str | None] = None
 
     def __init__(self, secret: str, tolerance: float = 300.0, **options: str) -> None:
         if options:

@@ -39,6 +39,7 @@ class StandardScheme(Scheme):
     summary = "Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature (v1, base64)"
     signature_headers = (SIGNATURE,)
     delivery_id_header = None  # webhook-id is the delivery id
+    timestamp_header = TIMESTAMP
 
     def signature(self, body: bytes, *, delivery_id: str, timestamp: int) -> dict[str, str]:
         content = f"{delivery_id}.{timestamp}.".encode() + body

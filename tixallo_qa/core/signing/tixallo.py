@@ -24,6 +24,7 @@ class TixalloScheme(Scheme):
     name = "tixallo"
     summary = "X-Tixallo-Signature: sha256=hex HMAC over '<X-Tixallo-Timestamp>.<body>' (part B 1)"
     signature_headers = (SIGNATURE,)
+    timestamp_header = TIMESTAMP
     delivery_headers = ("X-Tixallo-Delivery", "X-Tixallo-Event")
 
     def signature(self, body: bytes, *, delivery_id: str, timestamp: int) -> dict[str, str]:
