@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tixallo_qa.core import children
+from tixallo_qa.core import children, histogram
 from tixallo_qa.core.children import Child
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,12 +28,8 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 
 # -- figures ---------------------------------------------------------------------------------
 def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (``values`` need not be sorted); NaN when empty."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
+    """Nearest-rank percentile of values in any order (``core.histogram``'s one definition)."""
+    return histogram.percentile(sorted(values), q)
 
 
 def summary_ms(seconds: Iterable[float]) -> dict[str, float]:

@@ -3,40 +3,24 @@
 from __future__ import annotations
 
 import json
-import shlex
 
 from tixallo_qa.contracts._exchanges import Exchange
+from tixallo_qa.core.curl import BODY_LIMIT, curl, truncate
 from tixallo_qa.core.redact import Redactor
 
-# Enough to see what went wrong, short enough that a failure list stays readable.
-BODY_LIMIT = 2000
-# Headers that only add noise to a reproduction command.
-NOISE_HEADERS = frozenset(
-    {"user-agent", "accept-encoding", "connection", "content-length", "accept"}
-)
-
-
-def truncate(text: str, limit: int = BODY_LIMIT) -> str:
-    """``text`` cut to ``limit`` characters, saying how much was left out."""
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}… [{len(text) - limit} more characters]"
+__all__ = ["BODY_LIMIT", "curl_command", "describe", "response_text", "truncate"]
 
 
 def curl_command(exchange: Exchange, redactor: Redactor, *, body_limit: int = BODY_LIMIT) -> str:
-    """The request as a curl command that reproduces it (keys and secrets redacted)."""
-    parts = ["curl", "-i"]
-    if exchange.method != "GET" or exchange.request_body:
-        parts += ["-X", exchange.method]
-    parts.append(shlex.quote(redactor.text(exchange.url)))
-    for name, value in redactor.headers(exchange.request_headers).items():
-        if name.lower() in NOISE_HEADERS:
-            continue
-        parts += ["-H", shlex.quote(f"{name}: {value}")]
-    if exchange.request_body:
-        body = exchange.request_body.decode("utf-8", errors="replace")
-        parts += ["--data-raw", shlex.quote(truncate(redactor.text(body), body_limit))]
-    return " ".join(parts)
+    """The exchange's request as a curl command that reproduces it (keys and secrets redacted)."""
+    return curl(
+        exchange.method,
+        exchange.url,
+        headers=exchange.request_headers,
+        body=exchange.request_body or None,
+        redactor=redactor,
+        body_limit=body_limit,
+    )
 
 
 def _pretty(body: str) -> str:

@@ -6,12 +6,6 @@ parent reads the kinds back, so both import this module (it imports neither locu
 
 from __future__ import annotations
 
-import json
-import shlex
-from typing import Any
-
-from tixallo_qa.core.redact import REDACTED, Redactor
-
 SERVER = "server error"
 TRANSPORT = "transport failure"
 CLIENT = "client error"
@@ -89,30 +83,3 @@ def family(kind: str) -> str:
     if kind == BODY:
         return BODY
     return TRANSPORT
-
-
-def curl(
-    method: str,
-    url: str,
-    body: Any = None,
-    redactor: Redactor | None = None,
-) -> str:
-    """The request as a curl command that reproduces it; the key is always shown as <redacted>."""
-    parts = ["curl", "-i", "-sS"]
-    if method != "GET":
-        parts += ["-X", method]
-    text_url = redactor.text(url) if redactor else url
-    parts += [shlex.quote(text_url), "-H", shlex.quote(f"Authorization: Bearer {REDACTED}")]
-    if body is not None:
-        raw = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
-        if redactor:
-            raw = redactor.text(raw)
-        if len(raw) > BODY_LIMIT:
-            raw = raw[:BODY_LIMIT] + "…"
-        parts += [
-            "-H",
-            shlex.quote("Content-Type: application/json"),
-            "--data-raw",
-            shlex.quote(raw),
-        ]
-    return " ".join(parts)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tixallo_qa.core import events
+from tixallo_qa.core.histogram import percentile
 from tixallo_qa.webhook_sink.arrivals import Arrivals
 from tixallo_qa.webhook_sink.delivery import COLUMNS, Delivery, row_to_json
 from tixallo_qa.webhook_sink.index import KEYED, SeqIndex
@@ -80,12 +80,6 @@ _UNMATCHED = (
 
 class StoreError(RuntimeError):
     """The store could not commit a record (disk full, file removed, closed)."""
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
 
 
 @dataclass(eq=False)

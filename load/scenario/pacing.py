@@ -14,10 +14,14 @@ from typing import Any
 
 import gevent
 
+from tixallo_qa.core.curl import curl
 from tixallo_qa.core.ratelimit import KeyPool, Reservation, parse_retry_after
-from tixallo_qa.core.redact import Redactor
-from tixallo_qa.load.errors import BODY, curl, kind_of
+from tixallo_qa.core.redact import REDACTED, Redactor
+from tixallo_qa.load.errors import BODY, BODY_LIMIT, kind_of
 from tixallo_qa.load.scenario.collector import Collector
+
+# A sample request shows the key as redacted whichever key of the pool sent it.
+SAMPLE_HEADERS = {"Authorization": f"Bearer {REDACTED}", "Content-Type": "application/json"}
 
 RATE_LIMITED = "429"  # the request type of 429 rows in locust's statistics
 DETAIL = 200  # characters of an error answer kept with its sample
@@ -139,5 +143,8 @@ class Pacer:
         sample = None
         if self.collector.wants_sample(endpoint, kind):
             base = str(getattr(client, "base_url", "") or "")
-            sample = curl(method, base + path, body, self.redactor)
+            sample = curl(
+                method, base + path, headers=SAMPLE_HEADERS, body=body,
+                redactor=self.redactor, body_limit=BODY_LIMIT,
+            )  # fmt: skip
         self.collector.failed(endpoint, kind, at, sample, detail)

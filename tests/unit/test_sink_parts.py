@@ -14,7 +14,6 @@ from tixallo_qa.webhook_sink.config import SinkConfig, add_arguments, from_args
 from tixallo_qa.webhook_sink.faults import FaultRule
 from tixallo_qa.webhook_sink.payloads import schema_errors
 from tixallo_qa.webhook_sink.query import Filter
-from tixallo_qa.webhook_sink.store import percentile
 from tixallo_qa.webhook_sink.testing import TEST_SECRET, message_created, ticket_created
 
 pytestmark = pytest.mark.unit
@@ -93,16 +92,6 @@ def test_filter_since_is_seq_or_time() -> None:
         {"event_type": "ticket.created", "since": "2", "limit": "3"}
     ).sql()
     assert where == " WHERE event_type = ? AND seq > ?" and args == ["ticket.created", 2]
-
-
-def test_percentile_nearest_rank() -> None:
-    values = [float(v) for v in range(1, 101)]
-    assert (percentile(values, 50), percentile(values, 99), percentile(values, 100)) == (
-        50.0,
-        99.0,
-        100.0,
-    )
-    assert percentile([3.0], 95) == 3.0
 
 
 def test_fault_rule_count() -> None:

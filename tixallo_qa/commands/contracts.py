@@ -170,8 +170,10 @@ def print_result(result: SuiteResult) -> None:
     if result.own_429s:
         summary += f", {result.own_429s} own 429s waited out"
     if result.webhook_lags:
+        from tixallo_qa.core.histogram import percentile
+
         lags = sorted(result.webhook_lags)
-        p95 = lags[min(len(lags) - 1, int(0.95 * len(lags)))]
+        p95 = percentile(lags, 95)
         summary += f"; webhook lag median {statistics.median(lags) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {lags[-1] * 1000:.0f} ms ({len(lags)} events)"
     verdict = (
         "[bold green]PASS[/]"

@@ -10,11 +10,12 @@ from html import escape
 from pathlib import Path
 
 from tixallo_qa.contracts._results import CheckResult
+from tixallo_qa.core.histogram import percentile
 from tixallo_qa.core.redact import REDACTED, Redactor
 
 from ._model import FAILED, PASSED, SKIPPED, RunRecord, redact_record
 from ._style import CSS
-from ._svg import format_seconds, lag_histogram, percentile
+from ._svg import format_seconds, lag_histogram
 
 _EXPECTED = re.compile(r"^\s*expected\b.*:", re.I)
 _ACTUAL = re.compile(r"^\s*actual\b.*:", re.I)
@@ -68,7 +69,7 @@ def _tiles(record: RunRecord) -> str:
         f'<div class="tile {cls}"><b>{n}</b><small>{label}</small></div>' for cls, n, label in tiles
     ]
     if record.webhook_lags:
-        p95 = format_seconds(percentile(record.webhook_lags, 95))
+        p95 = format_seconds(percentile(sorted(record.webhook_lags), 95))
         out.append(
             f'<div class="tile"><b>{_e(p95)}</b><small>webhook lag p95 ({len(record.webhook_lags)} events)</small></div>'
         )
@@ -229,7 +230,7 @@ def _webhooks(record: RunRecord) -> str:
     if record.clock:
         # The freshness check trusts both clocks: the reader sees how far apart they were.
         out.append(f'<p class="note" id="clock">Clocks: {_e(record.clock)}</p>')
-    lags = record.webhook_lags
+    lags = sorted(record.webhook_lags)
     if not lags:
         out.append('<p class="note">No webhook lag was recorded in this run.</p>')
     else:

@@ -6,16 +6,11 @@ import math
 import re
 from html import escape
 
+from tixallo_qa.core.histogram import percentile
+
 WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 48, 16, 12, 40
 MAX_BINS = 24
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (the sink and the load tool use the same definition)."""
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
 
 
 def _nice_step(span: float, bins: int) -> float:
@@ -40,6 +35,7 @@ def lag_histogram(lags: list[float], *, title: str = "Webhook delivery lag") -> 
     """A histogram of lags (seconds) with p50, p95 and p99 marked."""
     if not lags:
         return ""
+    lags = sorted(lags)
     # A long tail would squash the body of the distribution into one bar: beyond twice the p99,
     # lags go into one overflow bar at the right, labelled with its count.
     p99 = percentile(lags, 99)
