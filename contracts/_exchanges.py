@@ -6,6 +6,9 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
+
+from tixallo_qa.core.redact import Redactor
 
 
 @dataclass
@@ -31,6 +34,33 @@ class Exchange:
         return self.response_body.decode("utf-8", errors="replace")
 
 
+# A failed check's exchanges are kept whole for its report, up to this much of each body.
+RECORDED_BODY = 256 * 1024
+
+
+def recorded(exchange: Exchange, redactor: Redactor) -> dict[str, Any]:
+    """The exchange as the report keeps it (and replay re-sends it): every secret redacted."""
+
+    def text(body: bytes | None) -> str | None:
+        if body is None:
+            return None
+        return redactor.text(body[:RECORDED_BODY].decode("utf-8", errors="replace"))
+
+    return {
+        "seq": exchange.seq,
+        "method": exchange.method,
+        "url": redactor.text(exchange.url),
+        "identity": exchange.identity,
+        "request_headers": redactor.headers(exchange.request_headers),
+        "request_body": text(exchange.request_body),
+        "status": exchange.status,
+        "response_headers": redactor.headers(exchange.response_headers),
+        "response_body": text(exchange.response_body),
+        "error": redactor.text(exchange.error) if exchange.error else None,
+        "started_at": exchange.started_at,
+    }
+
+
 class ExchangeLog:
     """Thread-safe, append-only record of exchanges."""
 
@@ -51,6 +81,11 @@ class ExchangeLog:
     def __len__(self) -> int:
         with self._lock:
             return len(self._items)
+
+    def between(self, first: int, last: int) -> list[Exchange]:
+        """The exchanges with ``first < seq <= last``."""
+        with self._lock:
+            return self._items[first:last]
 
     def by_identity(self) -> dict[str, int]:
         """How many requests went out per identity (``"none"`` for unpooled credentials)."""

@@ -229,17 +229,23 @@ def sink(target: Settings, sink_client: SinkClient | None) -> SinkClient:
     return sink_client
 
 
-def _schema(target: Settings, budget: Budget, paced: PacedSession, mode: str) -> BaseSchema:
+def _schema(
+    target: Settings, budget: Budget, paced: PacedSession, mode: str, state: SuiteState
+) -> BaseSchema:
     from tixallo_qa.contracts import _schema
 
-    return _schema.load(target, budget, paced, mode=mode)
+    return _schema.load(target, budget, paced, mode=mode, seed=state.seed)
 
 
 @pytest.fixture(scope="session")
-def positive_schema(target: Settings, budget: Budget, paced: PacedSession) -> BaseSchema:
-    return _schema(target, budget, paced, "positive")
+def positive_schema(
+    target: Settings, budget: Budget, paced: PacedSession, suite_state: SuiteState
+) -> BaseSchema:
+    return _schema(target, budget, paced, "positive", suite_state)
 
 
 @pytest.fixture(scope="session")
-def negative_schema(target: Settings, budget: Budget, paced: PacedSession) -> BaseSchema:
-    return _schema(target, budget, paced, "negative")
+def negative_schema(
+    target: Settings, budget: Budget, paced: PacedSession, suite_state: SuiteState
+) -> BaseSchema:
+    return _schema(target, budget, paced, "negative", suite_state)

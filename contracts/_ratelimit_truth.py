@@ -159,6 +159,21 @@ def budget_problem(spent: Spend, limit: int, *, shortfall: int = SHORTFALL) -> s
     return None
 
 
+# What each request of the mix must be answered while the key has budget (a status class).
+EXPECTED = {OK: "2xx", BAD_QUERY: "400", BAD_BODY: "400", UNKNOWN: "404"}
+
+
+def answer_problem(spent: Spend) -> str | None:
+    """A request of the mix answered otherwise than its kind must be (a 5xx above all), or None."""
+    for n, got in enumerate(spent.served, start=1):
+        if status_class(got.status) != EXPECTED.get(got.kind, status_class(got.status)):
+            return (
+                f"request {n} of the spare key's mix ({got.kind} expected) was answered "
+                f"{got.status} before any 429"
+            )
+    return None
+
+
 def early_problem(spent: Spend) -> str | None:
     """A retry sent before ``Retry-After`` had passed was served, or None."""
     if spent.refused is None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tixallo_qa.contracts._catalogue import check_of
+from tixallo_qa.contracts._exchanges import recorded
 from tixallo_qa.contracts._results import (
     ERROR,
     FAILED,
@@ -22,6 +23,8 @@ from tixallo_qa.contracts._results import (
 from tixallo_qa.contracts._state import state_of
 
 MESSAGE_LIMIT = 12_000
+# Requests of one failed check kept for its report and its replay (the first ones: the cause).
+EXCHANGES_KEPT = 60
 # The JUnit property that marks a testcase the target's absence broke (see contracts.runner).
 INFRASTRUCTURE_PROPERTY = "tixallo-infrastructure"
 
@@ -38,6 +41,9 @@ class _Record:
     ran: bool = False
     # The target went away while this check ran: it could not be judged (an error, not a failure).
     broken: str = ""
+    # The exchange log's length when the check began and when it last reported (its requests).
+    first: int | None = None
+    last: int = 0
 
 
 def _message(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
@@ -57,6 +63,11 @@ class ResultsPlugin:
         self.records: dict[str, _Record] = {}
         self.errors: list[str] = []
         self.started = time.monotonic()
+        self._setup_mark: dict[str, int] = {}
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self._setup_mark.setdefault(item.nodeid, len(state_of(self.config).log))
 
     def _record(self, item: pytest.Item) -> _Record:
         record = self.records.get(item.nodeid)
@@ -80,6 +91,11 @@ class ResultsPlugin:
         redactor = state_of(self.config).redactor
         record = self._record(item)
         record.ran = True
+        sent = len(state_of(self.config).log)
+        if record.first is None:
+            # Set up before its first request: fixture requests count as the check's own.
+            record.first = self._setup_mark.pop(item.nodeid, sent)
+        record.last = sent
         record.duration += report.duration
         state = state_of(self.config)
         if report.failed and not state.infrastructure and state.breaker is not None:
@@ -117,6 +133,11 @@ class ResultsPlugin:
                 )
             )
 
+    def _exchanges(self, record: _Record) -> tuple[dict[str, Any], ...]:
+        state = state_of(self.config)
+        kept = state.log.between(record.first or 0, record.last)[:EXCHANGES_KEPT]
+        return tuple(recorded(e, state.redactor) for e in kept)
+
     def results(self) -> list[CheckResult]:
         out = []
         for record in self.records.values():
@@ -144,6 +165,7 @@ class ResultsPlugin:
                     round(record.duration, 3),
                     record.nodeid,
                     record.description,
+                    exchanges=self._exchanges(record) if outcome == FAILED else (),
                 )
             )
         return out
@@ -164,6 +186,7 @@ class ResultsPlugin:
             json_path=self.path,
             infrastructure=state.infrastructure,
             stop_code=state.stop_code,
+            seed=state.seed,
         )
 
     @pytest.hookimpl(trylast=True)

@@ -13,11 +13,15 @@ from typing import Any
 from tixallo_qa.core import exitcodes
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+# Failed, then passed when run again: both outcomes are kept (the message holds the failure).
+FLAKY = "flaky"
+# Failed as the baseline says it does (tixallo_qa.gate): shown, failing nothing.
+KNOWN = "known"
 # The check could not be judged: the target went away while it ran (an infrastructure problem,
 # a JUnit <error>, never a failure).
 ERROR = "error"
 SETTING_NAME = re.compile(r"\bTIXALLO_[A-Z_]+\b")
-OUTCOMES = (PASSED, FAILED, SKIPPED, ERROR)
+OUTCOMES = (PASSED, FAILED, FLAKY, KNOWN, SKIPPED, ERROR)
 FORMAT_VERSION = 1
 
 
@@ -32,6 +36,21 @@ class CheckResult:
     duration: float = 0.0
     nodeid: str = ""
     description: str = ""
+    # A failed check's requests and answers, redacted (the report keeps them; replay re-sends them).
+    exchanges: tuple[dict[str, Any], ...] = ()
+    attempts: int = 1  # runs of this check, re-runs included
+    # What the gate made of it (flaky, deterministic, known from the baseline), shown before the message.
+    note: str = ""
+
+    @property
+    def explained(self) -> str:
+        """The message with the gate's note first (what a reader sees)."""
+        return f"{self.note}\n\n{self.message}" if self.note else self.message
+
+    @property
+    def base_name(self) -> str:
+        """The check's name without its parameters (what --select takes)."""
+        return self.name.split("[")[0]
 
     @property
     def enabled_by(self) -> tuple[str, ...]:
@@ -51,6 +70,9 @@ class CheckResult:
             duration=float(data.get("duration", 0.0)),
             nodeid=str(data.get("nodeid", "")),
             description=str(data.get("description", "")),
+            exchanges=tuple(data.get("exchanges", ())),
+            attempts=int(data.get("attempts", 1)),
+            note=str(data.get("note", "")),
         )
 
 
@@ -75,6 +97,7 @@ class SuiteResult:
     # What that line means for the exit code: 3 (unreachable), or 2 (a setting such as a wrong
     # TIXALLO_SINK_TOKEN).
     stop_code: int = exitcodes.INFRASTRUCTURE
+    seed: int | None = None  # of the generated checks (the same seed sends the same examples)
 
     @property
     def exit_status(self) -> int:
@@ -103,6 +126,9 @@ class SuiteResult:
 
     def failed(self) -> list[CheckResult]:
         return [c for c in self.checks if c.outcome == FAILED]
+
+    def flaky(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.outcome == FLAKY]
 
     def by_name(self, name: str) -> CheckResult:
         for check in self.checks:
@@ -138,6 +164,7 @@ class SuiteResult:
             errors=[str(e) for e in data.get("errors", [])],
             junit_path=data.get("junit_path"),
             json_path=data.get("json_path"),
+            seed=data.get("seed"),
             infrastructure=str(data.get("infrastructure", "")),
             stop_code=int(data.get("stop_code", exitcodes.INFRASTRUCTURE)),
         )

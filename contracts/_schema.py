@@ -34,7 +34,9 @@ POSITIVE_EXPECTED = ["2xx", "404", "409"]
 NEGATIVE_EXPECTED = ["400", "401", "404"]
 
 
-def config_dict(settings: Settings, budget: Budget, mode: str) -> dict[str, Any]:
+def config_dict(
+    settings: Settings, budget: Budget, mode: str, seed: int | None = None
+) -> dict[str, Any]:
     """The schemathesis configuration (the dict form of ``schemathesis.toml``)."""
     checks: dict[str, Any] = {"enabled": False}
     for name in CHECKS:
@@ -42,6 +44,8 @@ def config_dict(settings: Settings, budget: Budget, mode: str) -> dict[str, Any]
     checks["positive_data_acceptance"]["expected-statuses"] = POSITIVE_EXPECTED
     checks["negative_data_rejection"]["expected-statuses"] = NEGATIVE_EXPECTED
     return {
+        # The same seed generates the same examples: a re-run or a replay sends what this one did.
+        **({"seed": seed} if seed is not None else {}),
         "base-url": settings.base_url,
         "request-timeout": settings.request_timeout,
         # schemathesis passes verify= itself, which would override the session's CA bundle.
@@ -99,7 +103,14 @@ class _IdentityAuth:
         case.headers["Authorization"] = data
 
 
-def load(settings: Settings, budget: Budget, session: PacedSession, *, mode: str) -> BaseSchema:
+def load(
+    settings: Settings,
+    budget: Budget,
+    session: PacedSession,
+    *,
+    mode: str,
+    seed: int | None = None,
+) -> BaseSchema:
     """The spec as a schemathesis schema whose every request (probes too) uses ``session``."""
     import schemathesis
     from schemathesis.transport.requests import REQUESTS_TRANSPORT, RequestsTransport
@@ -110,7 +121,7 @@ def load(settings: Settings, budget: Budget, session: PacedSession, *, mode: str
     # "valid email", and widely used validators reject those, so a 400 there is no defect
     # worth failing a release on. Ordinary addresses still cover the length and format rules.
     schemathesis.openapi.format("email", ordinary_emails())
-    config = schemathesis.Config.from_dict(config_dict(settings, budget, mode))
+    config = schemathesis.Config.from_dict(config_dict(settings, budget, mode, seed))
     schema = schemathesis.openapi.from_path(spec_path(), config=config)
 
     class PacedTransport(RequestsTransport):

@@ -32,6 +32,8 @@ class SuiteState:
     stop_code: int = 3  # its exit code (core.exitcodes): 3 unreachable, 2 a setting to fix
     # Probes the target when a check fails with no HTTP answer (contracts._breaker).
     breaker: Breaker | None = None
+    # The generated checks' seed: the same seed sends the same examples (re-runs, replay).
+    seed: int = 0
 
 
 STATE_KEY = pytest.StashKey[SuiteState]()

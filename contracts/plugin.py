@@ -10,6 +10,7 @@ when the suite itself is collected, so other pytest runs see nothing of it but i
 from __future__ import annotations
 
 import importlib
+import random
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -43,6 +44,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--tixallo-results", metavar="PATH", help="write per-check results as JSON here"
     )
     group.addoption(
+        "--tixallo-seed",
+        type=int,
+        metavar="N",
+        help="seed of the generated checks (the same seed sends the same examples; default random)",
+    )
+    group.addoption(
         "--tixallo-select",
         metavar="NAMES",
         help="run only these checks or families (comma-separated)",
@@ -61,6 +68,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
+    from tixallo_qa.contracts._state import state_of
+
+    seed = config.getoption("--tixallo-seed")
+    state_of(config).seed = int(seed) if seed is not None else random.getrandbits(63)
 
 
 def _activate(config: pytest.Config) -> None:

@@ -6,16 +6,20 @@ the child process keeps each run's fixtures, schemathesis state and hypothesis c
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
+import random
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from tixallo_qa.contracts._recorder import INFRASTRUCTURE_PROPERTY
-from tixallo_qa.contracts._results import SuiteResult
+from tixallo_qa.contracts._results import FAILED, FLAKY, PASSED, SuiteResult
 from tixallo_qa.core.redact import Redactor
 from tixallo_qa.core.settings import Settings
 
@@ -153,15 +157,19 @@ def run_suite(
     timeout: float | None = None,
     extra_args: Sequence[str] = (),
     progress_path: str | os.PathLike[str] | None = None,
+    seed: int | None = None,
+    reruns: int = 0,
 ) -> SuiteResult:
     """Run the suite against ``settings`` (embedded reference deployment when no base URL).
 
     ``select`` names checks or families to run (e.g. ``["webhooks", "list-newest-first"]``);
     ``quiet`` captures the child's output instead of streaming it. The result is also written
-    to ``json_path`` when given.
+    to ``json_path`` when given. With ``reruns`` a run that failed is run again (the same seed,
+    so the same generated examples) up to that many times: a failed check that passes in a
+    re-run is ``flaky``, one that fails every time stays ``failed``.
     """
     profile = profile or settings.profile
-    redactor = Redactor(settings.secrets)
+    seed = random.getrandbits(63) if seed is None else seed
     started = time.monotonic()
     early = unreachable(settings, profile)
     if early is not None:
@@ -173,12 +181,143 @@ def run_suite(
         if json_path:
             early.write(json_path)
         return early
+    with contextlib.ExitStack() as stack:
+        if settings.embedded and reruns > 0:
+            # One deployment for the run and its re-runs: a re-run judges the same target.
+            from tixallo_qa.target import Target
+
+            settings = stack.enter_context(Target.start(settings)).settings
+
+        def once(junit: str | None, results: str | None) -> SuiteResult:
+            return _run_once(
+                settings, profile=profile, junit_path=junit, json_path=results, select=select,
+                quiet=quiet, shared_webhook_endpoint=shared_webhook_endpoint, timeout=timeout,
+                extra_args=[*extra_args, "--tixallo-seed", str(seed)],
+                progress_path=progress_path,
+            )  # fmt: skip
+
+        result = once(str(junit_path) if junit_path else None, None)
+        if reruns > 0 and result.failed() and not result.infrastructure:
+            triage(result, lambda: once(None, None), reruns)
+            if junit_path:
+                relabel_junit(
+                    junit_path, {c.nodeid: ("flakyFailure", None) for c in result.flaky()}
+                )
+    result.duration = round(time.monotonic() - started, 3)
+    result.json_path = str(json_path) if json_path else None
+    if json_path:
+        result.write(json_path)
+    return result
+
+
+def triage(result: SuiteResult, again: Callable[[], SuiteResult], reruns: int) -> None:
+    """Run the suite again up to ``reruns`` times; a failed check that passes once is flaky.
+
+    The whole suite runs again, not the failed checks alone: a sweep (the webhooks of every
+    create, the oracles' reports) judges the whole run's traffic and means nothing by itself.
+    """
+    failing = {c.name for c in result.failed()}
+    passed_on: dict[str, int] = {}
+    failed_again: dict[str, int] = {}
+    runs = 1
+    for attempt in range(1, reruns + 1):
+        if not failing:
+            break
+        rerun = again()
+        runs += 1
+        if rerun.infrastructure:
+            break  # the target went away: nothing more can be learned
+        for check in rerun.checks:
+            if check.name not in failing:
+                continue
+            if check.outcome == PASSED:
+                passed_on[check.name] = attempt
+                failing.discard(check.name)
+            elif check.outcome == FAILED:
+                failed_again[check.name] = failed_again.get(check.name, 0) + 1
+    for i, check in enumerate(result.checks):
+        if check.name in passed_on:
+            result.checks[i] = dataclasses.replace(
+                check,
+                outcome=FLAKY,
+                attempts=passed_on[check.name] + 1,
+                note=f"flaky: failed, then passed on re-run {passed_on[check.name]}",
+            )
+        elif check.name in failing:
+            again_n = failed_again.get(check.name, 0)
+            note = (
+                f"deterministic: failed again on {again_n} re-run(s)"
+                if again_n == runs - 1
+                else f"failed; not judged again on {runs - 1 - again_n} of {runs - 1} re-run(s)"
+            )
+            result.checks[i] = dataclasses.replace(check, attempts=runs, note=note)
+
+
+def relabel_junit(
+    junit_path: str | os.PathLike[str], cases: Mapping[str, tuple[str, str | None]]
+) -> None:
+    """Turn the ``<failure>`` of each testcase named (by node id) into ``tag`` (with ``message``).
+
+    ``flakyFailure`` for a flaky check (a passed testcase that holds its first failure),
+    ``skipped`` for a known one (the baseline accepts it): CI then counts neither as a failure.
+    """
+    import xml.etree.ElementTree as ET
+
+    path = Path(junit_path)
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError):
+        return
+    for suite in [root] if root.tag == "testsuite" else list(root.iter("testsuite")):
+        for case in suite.iter("testcase"):
+            relabel = cases.get(_nodeid(case))
+            if relabel is None:
+                continue
+            tag, message = relabel
+            for failure in case.findall("failure"):
+                failure.tag = tag
+                if message is not None:
+                    failure.set("message", message)
+        found = list(suite.iter("testcase"))
+        suite.set("failures", str(sum(c.find("failure") is not None for c in found)))
+        suite.set("skipped", str(sum(c.find("skipped") is not None for c in found)))
+    path.write_text(
+        '<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(root, encoding="unicode"),
+        encoding="utf-8",
+    )
+
+
+def _nodeid(case: Any) -> str:
+    """A JUnit testcase's pytest node id (classname ``pkg.mod`` + name)."""
+    classname, name = case.get("classname", ""), case.get("name", "")
+    parts = classname.split(".")
+    # pytest writes classname "tixallo_qa.contracts.test_x" for contracts/test_x.py.
+    module = parts[-1] if parts else ""
+    return f"contracts/{module}.py::{name}"
+
+
+def _run_once(
+    settings: Settings,
+    *,
+    profile: str,
+    junit_path: str | None,
+    json_path: str | None,
+    select: Sequence[str] | None,
+    quiet: bool,
+    shared_webhook_endpoint: bool,
+    timeout: float | None,
+    extra_args: Sequence[str],
+    progress_path: str | os.PathLike[str] | None,
+) -> SuiteResult:
+    """One child pytest run of the suite, and its result."""
+    redactor = Redactor(settings.secrets)
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="tixallo-contracts-") as tmp:
-        results_path = str(json_path) if json_path else str(Path(tmp) / "results.json")
+        results_path = json_path or str(Path(tmp) / "results.json")
         Path(results_path).unlink(missing_ok=True)
         command = pytest_command(
             results_path,
-            junit_path=str(junit_path) if junit_path else None,
+            junit_path=junit_path,
             select=select,
             shared_webhook_endpoint=shared_webhook_endpoint,
             extra_args=extra_args,
@@ -216,8 +355,7 @@ def run_suite(
             )
         result.exit_code = exit_code
         result.duration = round(time.monotonic() - started, 3)
-        result.junit_path = str(junit_path) if junit_path else None
-        result.json_path = str(json_path) if json_path else None
+        result.junit_path = junit_path
         # pytest's own exit codes: 0 all passed, 1 some failed, 5 nothing collected; others break the run.
         if exit_code not in (0, 1, 5) and not result.errors and not result.infrastructure:
             result.errors.append(
@@ -225,6 +363,4 @@ def run_suite(
             )
         if junit_path and (result.infrastructure or result.counts["error"]):
             mark_infrastructure(junit_path, result)
-        if json_path:
-            result.write(json_path)
         return result

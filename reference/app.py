@@ -91,6 +91,7 @@ class Api:
         self.config = config
         self.store = store
         self.faults = FaultSet(config.faults)
+        self.admitted = 0  # authenticated requests since the start (the warm-up fault counts them)
         self.validators: Validators = build_validators(self.faults)
         self.errors = self.validators.errors
         default_priority = next(
@@ -212,6 +213,9 @@ class Api:
                     return self.rate_limited()
             else:
                 request.state.rate_bucket = bucket
+        self.admitted += 1
+        if f.on("errors-warm-up-500") and self.admitted <= f.param("errors-warm-up-500", 10):
+            return self.server_error()  # after the limit: it counts like any answer (part B 14)
         return workspace_id
 
     async def body(self, request: Request) -> Any:

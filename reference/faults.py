@@ -99,6 +99,8 @@ CATALOGUE: tuple[Fault, ...] = (
     Fault("errors-merged-accepted", "errors", "Planted bug: posting to a merged ticket is accepted (201) instead of 409"),
     Fault("errors-merged-get-404", "errors", "Planted bug: a merged ticket is not readable by id (404 instead of 200)"),
     Fault("errors-non-uuid-500", "errors", "Planted bug: a ticket id that is not a UUID answers 500"),
+    Fault("errors-warm-up-500", "errors", "Planted bug: the first authenticated requests after a start answer 500 (a warm-up defect: a re-run passes)", 10),
+    Fault("errors-warm-up-500", "errors", "Planted bug: the first authenticated requests after a start answer 500 (a warm-up defect: a re-run passes)", 40),
     Fault("errors-405-no-allow", "errors", "Planted bug: 405 answers lack the Allow header"),
     Fault("errors-unknown-path-text", "errors", "Planted bug: an unknown path answers a plain-text 404 instead of the JSON body"),
     Fault("errors-check-order", "errors", "Planted bug: the merged check runs before body validation (invalid body to merged = 409)"),

@@ -26,8 +26,10 @@ LOAD_PREFIX = "load/"
 _VOLATILE = [
     (re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"), "<uuid>"),
     (re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?"), "<time>"),
-    (re.compile(r"\b[0-9a-f]{16,}\b"), "<hex>"),
-    (re.compile(r"tixallo-qa [\w ]*?[0-9a-f]{8}-\d+"), "<unique>"),
+    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "<email>"),
+    # Quoted values (subjects, bodies: unique per run), then ids, then any other number.
+    (re.compile(r"'[^']*'|\"[^\"]*\""), "<text>"),
+    (re.compile(r"\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{6,}\b"), "<hex>"),
     (re.compile(r"\d+(?:\.\d+)?"), "<n>"),
 ]  # fmt: skip
 
@@ -161,11 +163,22 @@ class Baseline:
         Path(path).write_text(header + body, encoding="utf-8")
 
     def judge(
-        self, failures: Iterable[Failure], passed: Iterable[str], today: date | None = None
+        self,
+        failures: Iterable[Failure],
+        passed: Iterable[str],
+        today: date | None = None,
+        *,
+        load: bool | None = None,
     ) -> Judgement:
-        """Which failures are new, known or expired; which entries now pass or did not run."""
+        """Which failures are new, known or expired; which entries now pass or did not run.
+
+        ``load`` limits the judgement to the load SLOs' entries (True) or the checks' (False).
+        """
         today = today or datetime.now(UTC).date()
-        by_key = {(e.check, e.fingerprint): e for e in self.entries}
+        entries = [
+            e for e in self.entries if load is None or e.check.startswith(LOAD_PREFIX) == load
+        ]
+        by_key = {(e.check, e.fingerprint): e for e in entries}
         judgement = Judgement()
         matched: set[tuple[str, str]] = set()
         for failure in failures:
@@ -206,6 +219,13 @@ class Judgement:
         """The failures that fail the run: new ones and expired known ones."""
         return [*self.new, *(f for f, _ in self.expired)]
 
+    def extend(self, other: Judgement) -> None:
+        self.new += other.new
+        self.known += other.known
+        self.expired += other.expired
+        self.fixed += other.fixed
+        self.unchecked += other.unchecked
+
     def is_known(self, check: str, message: str) -> Entry | None:
         key = (check, fingerprint(check, message))
         return next((e for f, e in self.known if (f.check, f.fingerprint) == key), None)
@@ -226,7 +246,9 @@ def default_expiry(days: int = DEFAULT_DAYS) -> date:
 
 def failures_in_summary(summary: dict[str, Any]) -> list[Failure]:
     """The failures a report folder's ``summary.json`` records (contract checks and load SLOs)."""
-    out = [Failure(str(f["name"]), str(f.get("message", ""))) for f in summary.get("failures", [])]
+    # Known failures are failures still: a baseline written again keeps them.
+    listed = [*summary.get("failures", []), *summary.get("known", [])]
+    out = [Failure(str(f["name"]), str(f.get("message", ""))) for f in listed]
     load = summary.get("load") or {}
     for slo in load.get("slos", []):
         if slo.get("passed") is False:

@@ -7,6 +7,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from tixallo_qa.baseline import BaselineError
 from tixallo_qa.core.exitcodes import INTERRUPTED, USAGE, epilog
 from tixallo_qa.core.netutil import ListenError
 from tixallo_qa.core.settings import SettingsError
@@ -57,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.command = name
     try:
         return int(module.run(args) or 0)
-    except (SettingsError, ListenError) as exc:
+    except (SettingsError, ListenError, BaselineError) as exc:
         print(f"tixallo-qa {name}: {exc}", file=sys.stderr)
         return USAGE
     except KeyboardInterrupt:

@@ -31,7 +31,7 @@ def test_round_trips_through_json(tmp_path: Path) -> None:
     result.write(tmp_path / "r.json")
     again = SuiteResult.read(tmp_path / "r.json")
     assert again.checks == result.checks
-    assert again.counts == {PASSED: 1, FAILED: 1, SKIPPED: 1, "error": 0}
+    assert again.counts == {PASSED: 1, FAILED: 1, SKIPPED: 1, "error": 0, "flaky": 0, "known": 0}
     assert again.requests_by_identity == {"main": 10, "none": 2}
     assert again.webhook_lags == [0.01, 0.2]
     assert again.by_name("check-1").outcome == FAILED

@@ -13,7 +13,14 @@ from tixallo_qa.core import settings as _settings
 if TYPE_CHECKING:
     from tixallo_qa.contracts._results import SuiteResult
 
-STYLE = {"passed": "green", "failed": "bold red", "skipped": "yellow", "error": "bold magenta"}
+STYLE = {
+    "passed": "green",
+    "failed": "bold red",
+    "flaky": "yellow",
+    "known": "cyan",
+    "skipped": "yellow",
+    "error": "bold magenta",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="stream pytest's own output while the suite runs",
     )
+    from tixallo_qa.gate import add_arguments as gate_arguments
+
+    gate_arguments(parser)
     group.add_argument(
         "--time-budget",
         type=float,
@@ -64,9 +74,13 @@ def run(args: argparse.Namespace) -> int:
     from tixallo_qa.contracts.runner import run_suite
     from tixallo_qa.core import plan as _plan
     from tixallo_qa.core.progress import read_counts
+    from tixallo_qa.gate import load_gate
     from tixallo_qa.report import RunProgress
 
     settings = _settings.from_args(args)
+    if args.reruns < 0:
+        raise _settings.SettingsError(f"--reruns {args.reruns}: use 0 or more")
+    gate = load_gate(args.baseline, fail_on_flaky=args.fail_on_flaky)
     select = [s.strip() for s in (args.select or "").split(",") if s.strip()] or None
     err = Console(stderr=True, highlight=False)
     plan = contracts_plan(settings, budget=args.time_budget)
@@ -98,16 +112,32 @@ def run(args: argparse.Namespace) -> int:
                 quiet=not args.verbose,
                 shared_webhook_endpoint=args.shared_webhook_endpoint,
                 progress_path=progress_path,
+                seed=args.seed,
+                reruns=args.reruns,
             )
+            result.checks = gate.apply_checks(result.checks)
+            if args.junit and gate.judgement is not None:
+                from tixallo_qa.contracts.runner import relabel_junit
+
+                known = {
+                    c.nodeid: ("skipped", c.note) for c in result.checks if c.outcome == "known"
+                }
+                relabel_junit(args.junit, known)
+            if args.json_file:
+                result.write(args.json_file)
             phase.done("error" if result.infrastructure else ("passed" if result.ok else "failed"))
     if args.json:
         json.dump(result.to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         print_result(result)
+    for line in gate.lines():
+        err.print(line, soft_wrap=True)
     if result.infrastructure:
         # The one line (what, where, the fix), last, where a person and a CI log look.
         print(f"tixallo-qa contracts: {result.infrastructure}", file=sys.stderr)
+    if result.exit_status == 0 and gate.flaky_fails(result.checks):
+        return 1
     return result.exit_status
 
 
@@ -135,7 +165,7 @@ def print_result(result: SuiteResult) -> None:
     table.add_column("result")
     table.add_column("why", overflow="fold")
     for check in sorted(result.checks, key=lambda c: (c.family, c.name)):
-        why = _first_line(check.message) if check.outcome != "passed" else ""
+        why = _first_line(check.explained) if check.outcome != "passed" else ""
         table.add_row(
             escape(check.family),
             escape(check.name),
@@ -146,7 +176,7 @@ def print_result(result: SuiteResult) -> None:
     for check in result.failed():
         console.print(
             Panel(
-                check.message,
+                check.explained,
                 title=f"[bold red]FAILED[/] {escape(check.family)} / {escape(check.name)}",
                 title_align="left",
                 expand=True,

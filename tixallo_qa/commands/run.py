@@ -85,11 +85,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"(default {DEFAULT_BUDGET:g})",
     )
     parser.epilog = epilog()
+    from tixallo_qa.gate import add_arguments as gate_arguments
+
+    gate_arguments(parser)
     _settings.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     settings = _settings.from_args(args)
+    if args.reruns < 0:
+        raise _settings.SettingsError(f"--reruns {args.reruns}: use 0 or more")
     if args.load_duration <= 0:
         raise _settings.SettingsError(
             f"--load-duration {args.load_duration:g}: use a positive number of seconds"
@@ -160,6 +165,10 @@ class _Run:
         self.current = "start"  # the phase running now, for an interrupted run's report
         # Each phase's exit code (core.exitcodes); the run exits with their combination.
         self.codes: list[int] = []
+        from tixallo_qa.gate import load_gate
+
+        # A bad baseline is a usage error found before anything starts.
+        self.gate = load_gate(args.baseline, fail_on_flaky=args.fail_on_flaky)
 
     # -- the whole run ---------------------------------------------------------------------
     def execute(self) -> int:
@@ -202,6 +211,7 @@ class _Run:
                 finally:
                     self._stop()
             self.record.duration = time.monotonic() - started
+            self.record.baseline = self.gate.lines()
             self.record.clock = self._clock(events)
             self.record.exit_code = self._exit_code()
             self.record.settings = self._settings_table()
@@ -223,6 +233,15 @@ class _Run:
             print_summary(self.out, self.record, files.index)
         shutil.rmtree(self.workdir, ignore_errors=True)
         return self.record.exit_code
+
+    def _relabel_junit(self, result: Any) -> None:
+        """Flaky and known checks in the contract suite's JUnit: not failures for CI."""
+        from tixallo_qa.contracts.runner import relabel_junit
+
+        if self.contracts_junit is None:
+            return
+        cases = {c.nodeid: ("skipped", c.note) for c in result.checks if c.outcome == "known"}
+        relabel_junit(self.contracts_junit, cases)
 
     def _exit_code(self) -> int:
         """The run's code from its phases' (``core.exitcodes.combine``): a defect is news first."""
@@ -416,7 +435,11 @@ class _Run:
                     else None,
                     quiet=True,
                     progress_path=self.progress_path,
+                    seed=self.args.seed,
+                    reruns=self.args.reruns,
                 )
+                result.checks = self.gate.apply_checks(result.checks)
+                self._relabel_junit(result)
             except KeyboardInterrupt:
                 raise
             except Exception as exc:
@@ -436,9 +459,11 @@ class _Run:
                 progress.say(f"tixallo-qa run: {result.infrastructure}")
             self.record.errors += [f"contracts: {e}" for e in errors]
             self.codes.append(result.exit_status)
+            if result.exit_status == EXIT_PASSED and self.gate.flaky_fails(checks):
+                self.codes.append(EXIT_FAILED)
             counts = {
                 o: sum(c.outcome == o for c in checks)
-                for o in ("passed", "failed", "skipped", "error")
+                for o in ("passed", "failed", "flaky", "known", "skipped", "error")
             }
             note = (
                 f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped; "
@@ -446,6 +471,8 @@ class _Run:
             )
             if counts["error"]:
                 note += f"; {counts['error']} not judged (the target went away)"
+            if counts["flaky"] or counts["known"]:
+                note += f"; {counts['flaky']} flaky, {counts['known']} known (baseline)"
             status = PASSED if counts["failed"] == 0 and not errors and counts["passed"] else FAILED
             if status == FAILED and not counts["failed"] and (errors or counts["error"]):
                 status = ERROR
@@ -504,8 +531,11 @@ class _Run:
                 self.codes.append(EXIT_USAGE if refused else getattr(exc, "code", EXIT_ERROR))
                 return
             outcome = load_from_result(result, report_dir, phase.elapsed)
+            outcome.slos = self.gate.apply_slos(outcome.slos)
+            if outcome.exit_code == EXIT_FAILED and not any(s.failed for s in outcome.slos):
+                outcome.exit_code = EXIT_PASSED  # every breach is a known one
             self.record.load = outcome
-            self.codes.append(result.exit_code)
+            self.codes.append(outcome.exit_code if outcome.exit_code is not None else EXIT_ERROR)
             breached = sum(s.passed is False for s in outcome.slos)
             met = sum(s.passed is True for s in outcome.slos)
             note = f"{met} SLOs met, {breached} breached; exit code {outcome.exit_code}"

@@ -50,6 +50,18 @@ def print_summary(console: Console, record: RunRecord, index: Path | None) -> No
             )
         if len(failures) > SHOWN_FAILURES:
             console.print(f"  … and {len(failures) - SHOWN_FAILURES} more in the report")
+    for outcome, what in (
+        ("flaky", "Flaky (failed, then passed on a re-run)"),
+        ("known", "Known (baseline)"),
+    ):
+        marked = [c for c in record.checks if c.outcome == outcome]
+        if marked:
+            console.print(Text(f"\n{what}: {len(marked)}", style="yellow"))
+            for check in marked[:SHOWN_FAILURES]:
+                console.print(
+                    Text.assemble("  ~ ", (check.name, "bold"), f" [{check.family}]"),
+                    soft_wrap=True,
+                )
     load = record.load
     if load is not None and load.ran:
         breached = [s for s in load.slos if s.passed is False]
@@ -62,6 +74,8 @@ def print_summary(console: Console, record: RunRecord, index: Path | None) -> No
                 ),
                 soft_wrap=True,
             )
+    for line in record.baseline:
+        console.print(Text(line, style="cyan"), soft_wrap=True)
     for error in record.errors:
         console.print(Text(f"  error: {error.splitlines()[0]}", style="red"), soft_wrap=True)
     skips = record.skips

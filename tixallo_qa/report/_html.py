@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-from tixallo_qa.contracts._results import CheckResult
+from tixallo_qa.contracts._results import FLAKY, KNOWN, OUTCOMES, CheckResult
 from tixallo_qa.core.histogram import percentile
 from tixallo_qa.core.redact import REDACTED, Redactor
 
@@ -101,6 +101,8 @@ def _header(record: RunRecord) -> str:
     ]
     toc = [
         ("failures", "Failures", bool(record.failures)),
+        ("flaky", "Flaky", bool(record.count(FLAKY))),
+        ("known", "Known", bool(record.count(KNOWN))),
         ("errors", "Errors", bool(record.errors)),
     ]
     toc += [
@@ -131,11 +133,22 @@ def format_duration(seconds: float) -> str:
 
 
 def _failures(record: RunRecord) -> str:
-    if not record.failures:
+    return "".join(
+        _articles(anchor, title, [c for c in record.checks if c.outcome == outcome])
+        for anchor, title, outcome in (
+            ("failures", "Failures", FAILED),
+            ("flaky", "Flaky: failed, then passed when the suite ran again", FLAKY),
+            ("known", "Known failures (the baseline accepts them)", KNOWN),
+        )
+    )
+
+
+def _articles(anchor: str, title: str, checks: list[CheckResult]) -> str:
+    if not checks:
         return ""
-    out = [f'<h2 id="failures">Failures <span class="count">({len(record.failures)})</span></h2>']
-    for check in record.failures:
-        head, rest = _first_line(check.message)
+    out = [f'<h2 id="{anchor}">{title} <span class="count">({len(checks)})</span></h2>']
+    for check in checks:
+        head, rest = _first_line(check.explained)
         out.append(
             f'<article class="failure" id="check-{_e(check.name)}"><h3>{_e(check.name)} '
             f'<span class="family">{_e(check.family)}</span></h3>'
@@ -180,16 +193,16 @@ def _checks(record: RunRecord) -> str:
         families[check.family or "other"].append(check)
     for family, checks in families.items():
         failed = any(c.outcome == FAILED for c in checks)
-        counts = {o: sum(c.outcome == o for c in checks) for o in (PASSED, FAILED, SKIPPED)}
+        counts = {o: sum(c.outcome == o for c in checks) for o in OUTCOMES}
         summary = ", ".join(f"{n} {o}" for o, n in counts.items() if n)
         rows = []
         for c in checks:
             name = (
                 f'<a href="#check-{_e(c.name)}">{_e(c.name)}</a>'
-                if c.outcome == FAILED
+                if c.outcome in (FAILED, FLAKY, KNOWN)
                 else _e(c.name)
             )
-            note = _first_line(c.message)[0] if c.outcome != PASSED else c.description
+            note = _first_line(c.explained)[0] if c.outcome != PASSED else c.description
             rows.append(
                 f"<tr><td>{_pill(c.outcome)}</td><td>{name}</td>"
                 f'<td class="num">{c.duration:.2f} s</td><td class="msg">{_e(note)}</td></tr>'
@@ -321,6 +334,12 @@ def _phases(record: RunRecord) -> str:
     if record.notes:
         out.append(
             '<ul class="note">' + "".join(f"<li>{_e(n)}</li>" for n in record.notes) + "</ul>"
+        )
+    if record.baseline:
+        out.append(
+            '<h3 id="baseline">Baseline</h3><ul class="note">'
+            + "".join(f"<li>{_e(b.strip())}</li>" for b in record.baseline)
+            + "</ul>"
         )
     if record.settings:
         cells = []

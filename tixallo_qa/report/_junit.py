@@ -95,8 +95,10 @@ def merged_junit(record: RunRecord, contracts_junit: Path | None) -> str:
                 ET.SubElement(
                     case, "error", type="infrastructure", message=head
                 ).text = check.message
-            elif check.outcome == "skipped":
+            elif check.outcome in ("skipped", "known"):
                 ET.SubElement(case, "skipped", message=head)
+            elif check.outcome == "flaky":
+                ET.SubElement(case, "flakyFailure", message=head).text = check.explained
             cases.append(case)
         suites = [_suite("contracts", cases)]
     root.extend(suites)

@@ -48,6 +48,20 @@ def render_markdown(record: RunRecord, folder: Path) -> str:
         if len(failures) > SHOWN:
             lines.append(f"- … and {len(failures) - SHOWN} more in the report")
         lines.append("")
+    for outcome, what in (
+        ("flaky", "Flaky (failed, then passed on a re-run)"),
+        ("known", "Known failures (baseline)"),
+    ):
+        marked = [c for c in record.checks if c.outcome == outcome]
+        if marked:
+            lines += [f"### {what} ({len(marked)})", ""]
+            lines += [
+                f"- {_cell(c.name)} [{c.family}]: {_cell(_reason(c.explained))}"
+                for c in marked[:SHOWN]
+            ]
+            lines.append("")
+    if record.baseline:
+        lines += ["### Baseline", "", *(f"- {_cell(b.strip())}" for b in record.baseline), ""]
     for error in record.errors:
         lines.append(f"- error: {_cell(_reason(error))}")
     if record.errors:

@@ -74,6 +74,8 @@ class RunRecord:
     clock: str = ""
     # What the command exits with (core.exitcodes): 0, 1 defects, 3 unreachable, 4 inconclusive.
     exit_code: int = 0
+    # What the baseline made of the run (tixallo_qa.gate): new, known, expired, fixed.
+    baseline: list[str] = field(default_factory=list)
 
     def count(self, outcome: str) -> int:
         return sum(c.outcome == outcome for c in self.checks)
@@ -126,6 +128,9 @@ class RunRecord:
             )
         if broken:
             parts.append(f"{broken} not judged (the target went away)")
+        marked = [f"{self.count(o)} {o}" for o in ("flaky", "known") if self.count(o)]
+        if marked:
+            parts.append(" and ".join(marked))
         if self.load is not None and self.load.ran:
             breached = sum(s.passed is False for s in self.load.slos)
             if breached:
@@ -158,7 +163,18 @@ def record_to_json(record: RunRecord) -> dict[str, Any]:
         "clock": record.clock,
         "counts": {o: record.count(o) for o in (PASSED, FAILED, SKIPPED, ERROR)},
         "failures": [
-            {"name": c.name, "family": c.family, "message": c.message} for c in record.failures
+            {"name": c.name, "family": c.family, "message": c.message, "note": c.note}
+            for c in record.failures
+        ],
+        "flaky": [
+            {"name": c.name, "family": c.family, "message": c.message, "note": c.note}
+            for c in record.checks
+            if c.outcome == "flaky"
+        ],
+        "known": [
+            {"name": c.name, "family": c.family, "message": c.message, "note": c.note}
+            for c in record.checks
+            if c.outcome == "known"
         ],
         "skipped": [
             {
@@ -198,6 +214,7 @@ def record_to_json(record: RunRecord) -> dict[str, Any]:
             for p in record.phases
         ],
         "errors": record.errors,
+        "baseline": record.baseline,
         "interrupted": record.interrupted,
         "settings": dict(record.settings),
     }
@@ -207,7 +224,7 @@ def redact_record(record: RunRecord, redactor: Redactor) -> RunRecord:
     """A copy of ``record`` with every secret the redactor knows replaced in its texts."""
     r = redactor.text
     checks = [
-        dataclasses.replace(c, message=r(c.message), description=r(c.description))
+        dataclasses.replace(c, message=r(c.message), description=r(c.description), note=r(c.note))
         for c in record.checks
     ]
     load = record.load

@@ -51,6 +51,7 @@ tr:hover td { background: var(--panel); }
 .pill.passed { background: var(--pass-bg); color: var(--pass); }
 .pill.failed, .pill.error, .pill.interrupted { background: var(--fail-bg); color: var(--fail); }
 .pill.skipped { background: var(--skip-bg); color: var(--skip); }
+.pill.flaky, .pill.known { background: var(--skip-bg); color: var(--skip); border: 1px dashed currentColor; }
 .stack { display: flex; height: 10px; border-radius: 5px; overflow: hidden; background: var(--panel); min-width: 120px; }
 .stack i { display: block; height: 100%; }
 .stack i.passed { background: var(--pass); } .stack i.failed { background: var(--fail); } .stack i.skipped { background: var(--skip); }

@@ -1,0 +1,104 @@
+"""Gating as a pipeline does it: a baseline of known failures, and flaky checks told apart."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tixallo_qa.core.settings import Settings
+from tixallo_qa.target import Target
+
+pytestmark = pytest.mark.integration
+
+SMOKE = Settings(profile="smoke", webhook_timeout=3.0)
+
+
+def _tixallo(
+    args: list[str], target: Target, cwd: Path, *, spare_key: bool = True
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIXALLO_")}
+    settings = target.settings if spare_key else target.settings.replace(rate_limit_api_key=None)
+    env.update(settings.to_env())
+    return subprocess.run(
+        [sys.executable, "-m", "tixallo_qa", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def _run(target: Target, cwd: Path, reports: str, *extra: str) -> tuple[int, dict, Path]:
+    done = _tixallo(
+        ["run", "--no-load", "--reruns", "0", "--quiet", "--report-dir", reports, *extra],
+        target,
+        cwd,
+    )
+    [folder] = sorted((cwd / reports).iterdir())[-1:]
+    return done.returncode, json.loads((folder / "summary.json").read_text()), folder
+
+
+def test_a_baseline_passes_the_known_fault_and_fails_a_new_one(tmp_path: Path) -> None:
+    with Target.start(SMOKE, faults=["list-oldest-first"], pool_size=30) as one:
+        code, summary, folder = _run(one, tmp_path, "first")
+        assert code == 1 and summary["failures"]
+        failing = {f["name"] for f in summary["failures"]}
+        wrote = _tixallo(["baseline", "write", str(folder), "-o", "baseline.yaml"], one, tmp_path)
+        assert wrote.returncode == 0, wrote.stderr
+        assert "fill in each reason" in wrote.stdout
+        code, summary, folder = _run(one, tmp_path, "again", "--baseline", "baseline.yaml")
+        assert code == 0, summary["failures"]
+        # The same fault fails the same way (a check whose failure depended on the deployment's
+        # earlier state may pass now: the baseline then lists it as fixed).
+        known = {k["name"] for k in summary["known"]}
+        assert known and known <= failing and not summary["failures"]
+        assert any("known" in line for line in summary["baseline"])
+        junit = ET.parse(folder / "junit.xml").getroot()
+        assert junit.get("failures") == "0"
+        assert "Known failures" in (folder / "index.html").read_text()
+        assert "Known failures (baseline)" in (folder / "summary.md").read_text()
+    faults = ["list-oldest-first", "roundtrip-status-open"]
+    with Target.start(SMOKE, faults=faults, pool_size=30) as two:
+        code, summary, _ = _run(two, tmp_path, "second", "--baseline", "baseline.yaml")
+        assert code == 1
+        new = {f["name"] for f in summary["failures"]}
+        assert new and not new & failing, (new, failing)
+        assert {k["name"] for k in summary["known"]} <= failing
+
+
+def test_a_warm_up_failure_is_flaky_and_fails_the_run_only_when_asked(tmp_path: Path) -> None:
+    # Without the spare key: its budget, spent by the first run, could not be judged again.
+    with Target.start(SMOKE, faults=["errors-warm-up-500=10"], pool_size=30) as target:
+        junit = tmp_path / "junit.xml"
+        done = _tixallo(
+            ["contracts", "--reruns", "1", "--junit", str(junit), "--json-file", "r.json"],
+            target,
+            tmp_path,
+            spare_key=False,
+        )
+        assert done.returncode == 0, done.stdout[-3000:]
+        result = json.loads((tmp_path / "r.json").read_text())
+        flaky = [c for c in result["checks"] if c["outcome"] == "flaky"]
+        assert flaky and all(c["note"].startswith("flaky: failed, then passed") for c in flaky)
+        assert all(c["message"] for c in flaky)  # the first failure is kept
+        root = ET.parse(junit).getroot()
+        assert root.find(".//flakyFailure") is not None
+        assert sum(int(s.get("failures", 0)) for s in root.iter("testsuite")) == 0
+    with Target.start(SMOKE, faults=["errors-warm-up-500=10"], pool_size=30) as target:
+        done = _tixallo(
+            ["contracts", "--reruns", "1", "--fail-on-flaky"], target, tmp_path, spare_key=False
+        )
+        assert done.returncode == 1
+    with Target.start(SMOKE, faults=["errors-warm-up-500=10"], pool_size=30) as target:
+        done = _tixallo(
+            ["contracts", "--no-rerun", "--json-file", "n.json"], target, tmp_path, spare_key=False
+        )
+        assert done.returncode == 1
+        assert not [
+            c
+            for c in json.loads((tmp_path / "n.json").read_text())["checks"]
+            if c["outcome"] == "flaky"
+        ]
