@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tixallo_qa.contracts._catalogue import check_of
+from tixallo_qa.contracts._catalogue import FINAL, check_of
 from tixallo_qa.contracts._exchanges import recorded
 from tixallo_qa.contracts._results import (
     ERROR,
@@ -44,6 +44,7 @@ class _Record:
     # The exchange log's length when the check began and when it last reported (its requests).
     first: int | None = None
     last: int = 0
+    sweep: bool = False
 
 
 def _message(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
@@ -73,7 +74,8 @@ class ResultsPlugin:
         record = self.records.get(item.nodeid)
         if record is None:
             name, family, description = check_of(item)
-            record = _Record(name, family, description, item.nodeid)
+            sweep = int(getattr(getattr(item, "function", None), FINAL, 0)) >= 1
+            record = _Record(name, family, description, item.nodeid, sweep=sweep)
             self.records[item.nodeid] = record
         return record
 
@@ -166,6 +168,7 @@ class ResultsPlugin:
                     record.nodeid,
                     record.description,
                     exchanges=self._exchanges(record) if outcome == FAILED else (),
+                    sweep=record.sweep,
                 )
             )
         return out

@@ -41,6 +41,8 @@ class CheckResult:
     attempts: int = 1  # runs of this check, re-runs included
     # What the gate made of it (flaky, deterministic, known from the baseline), shown before the message.
     note: str = ""
+    # It judges the whole run's traffic (a sweep, an oracle's report): it re-runs only with all.
+    sweep: bool = False
 
     @property
     def explained(self) -> str:
@@ -73,6 +75,7 @@ class CheckResult:
             exchanges=tuple(data.get("exchanges", ())),
             attempts=int(data.get("attempts", 1)),
             note=str(data.get("note", "")),
+            sweep=bool(data.get("sweep", False)),
         )
 
 

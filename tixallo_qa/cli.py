@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("doctor", "check settings, target and webhook path; one fix per problem"),
     "selftest": ("selftest", "measure which planted faults the suite catches (kill rate)"),
     "baseline": ("baseline", "write a run's known failures to a baseline file (--baseline)"),
+    "replay": ("replay", "send a failed check's requests again and judge it again"),
 }
 
 

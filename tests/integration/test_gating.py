@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -102,3 +103,25 @@ def test_a_warm_up_failure_is_flaky_and_fails_the_run_only_when_asked(tmp_path: 
             for c in json.loads((tmp_path / "n.json").read_text())["checks"]
             if c["outcome"] == "flaky"
         ]
+
+
+def test_replay_sends_the_failed_check_again_and_judges_it_again(tmp_path: Path) -> None:
+    with Target.start(SMOKE, faults=["roundtrip-status-open"], pool_size=30) as faulty:
+        code, summary, folder = _run(faulty, tmp_path, "runs")
+        assert code == 1
+        assert summary["seed"] is not None
+        check = "new-ticket-status-and-source"
+        assert check in {f["name"] for f in summary["failures"]}
+        recorded = json.loads((folder / "checks" / f"{check}.json").read_text())
+        assert recorded["exchanges"] and recorded["seed"] == summary["seed"]
+        assert not any(k in json.dumps(recorded) for k in faulty.settings.secrets)
+        again = _tixallo(["replay", str(folder), check], faulty, tmp_path)
+        assert again.returncode == 1, again.stdout[-2000:]
+        assert "still fails" in again.stdout and re.search(r"then 2\d\d, now 2\d\d", again.stdout)
+        assert not any(k in again.stdout + again.stderr for k in faulty.settings.secrets)
+    with Target.start(SMOKE, pool_size=30) as fixed:
+        again = _tixallo(["replay", str(folder), check], fixed, tmp_path)
+        assert again.returncode == 0, again.stdout[-2000:]
+        assert "passes now" in again.stdout
+        missing = _tixallo(["replay", str(folder), "no-such-check"], fixed, tmp_path)
+        assert missing.returncode == 2 and "holds no failed check" in missing.stderr

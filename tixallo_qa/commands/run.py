@@ -450,6 +450,7 @@ class _Run:
                 raise KeyboardInterrupt
             checks = checks_from_suite(result)
             self.record.checks = checks
+            self.record.seed = result.seed
             self.record.requests_sent = result.requests_sent
             self.record.own_429s = result.own_429s
             self.suite_lags = list(result.webhook_lags)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,3 +42,12 @@ def scrub_folder(folder: Path, secrets: tuple[str, ...]) -> list[Path]:
             # A binary file holding a secret has no safe redacted form: remove it.
             path.unlink()
     return dirty
+
+
+CHECKS = "checks"
+
+
+def check_file(folder: Path, name: str) -> Path:
+    """Where a check's whole record (its exchanges, the seed) lives in the report folder."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "check"
+    return folder / CHECKS / f"{slug}.json"

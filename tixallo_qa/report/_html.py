@@ -13,6 +13,7 @@ from tixallo_qa.contracts._results import FLAKY, KNOWN, OUTCOMES, CheckResult
 from tixallo_qa.core.histogram import percentile
 from tixallo_qa.core.redact import REDACTED, Redactor
 
+from ._folder import check_file
 from ._model import FAILED, PASSED, SKIPPED, RunRecord, redact_record
 from ._style import CSS
 from ._svg import format_seconds, lag_histogram
@@ -155,6 +156,12 @@ def _articles(anchor: str, title: str, checks: list[CheckResult]) -> str:
             + (f'<p class="note">{_e(check.description)}</p>' if check.description else "")
             + f'<p class="what">{_e(head) or "failed"}</p>'
             + (_details_block(rest) if rest.strip() else "")
+            + (
+                f'<p class="note"><a href="{_e(check_file(Path("."), check.name).as_posix())}">'
+                f"every request and answer of this check, whole</a> (JSON)</p>"
+                if check.exchanges
+                else ""
+            )
             + "</article>"
         )
     return "".join(out)

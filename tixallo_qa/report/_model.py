@@ -76,6 +76,7 @@ class RunRecord:
     exit_code: int = 0
     # What the baseline made of the run (tixallo_qa.gate): new, known, expired, fixed.
     baseline: list[str] = field(default_factory=list)
+    seed: int | None = None  # of the generated checks: a replay regenerates the same examples
 
     def count(self, outcome: str) -> int:
         return sum(c.outcome == outcome for c in self.checks)
@@ -215,6 +216,7 @@ def record_to_json(record: RunRecord) -> dict[str, Any]:
         ],
         "errors": record.errors,
         "baseline": record.baseline,
+        "seed": record.seed,
         "interrupted": record.interrupted,
         "settings": dict(record.settings),
     }

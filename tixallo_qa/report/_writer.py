@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from typing import Any
 from tixallo_qa.core.redact import Redactor
 
 from ._events import write_events_jsonl
-from ._folder import scrub_folder
+from ._folder import check_file, scrub_folder
 from ._html import Chart, render_html
 from ._junit import merged_junit
 from ._markdown import render_markdown, write_step_summary
@@ -46,6 +47,17 @@ def _charts(record: RunRecord, redactor: Redactor) -> list[Chart]:
     return charts
 
 
+def write_check_files(record: RunRecord, folder: Path, redactor: Redactor) -> None:
+    """One JSON file per check that did not pass: the message, and every exchange whole."""
+    for check in record.checks:
+        if check.outcome not in ("failed", "flaky", "known"):
+            continue
+        path = check_file(folder, check.name)
+        path.parent.mkdir(exist_ok=True)
+        data = {**dataclasses.asdict(check), "seed": record.seed, "profile": record.profile}
+        path.write_text(redactor.text(json.dumps(data, indent=2)), encoding="utf-8")
+
+
 def write_report(
     record: RunRecord,
     folder: Path,
@@ -67,6 +79,7 @@ def write_report(
     summary.write_text(
         redactor.text(json.dumps(record_to_json(record), indent=2)), encoding="utf-8"
     )
+    write_check_files(record, folder, redactor)
     markdown = folder / "summary.md"
     text = redactor.text(render_markdown(record, folder))
     markdown.write_text(text, encoding="utf-8")
