@@ -19,12 +19,19 @@ class Expect:
         self.redactor = redactor
 
     def message(
-        self, what: str, *, expected: Any, actual: Any, responses: Iterable[requests.Response] = ()
+        self,
+        what: str,
+        *,
+        expected: Any,
+        actual: Any,
+        responses: Iterable[requests.Response] = (),
+        focus: str | None = None,
     ) -> str:
+        """``what``, expected and actual first, then each exchange (its body cut around ``focus``)."""
         lines = [what, f"  expected: {_short(expected)}", f"  actual:   {_short(actual)}"]
         for response in responses:
             try:
-                lines.append(describe(exchange_of(response), self.redactor))
+                lines.append(describe(exchange_of(response), self.redactor, focus=focus))
             except LookupError:
                 continue
         return self.redactor.text("\n".join(lines))
@@ -37,18 +44,37 @@ class Expect:
         expected: Any,
         actual: Any,
         responses: Iterable[requests.Response] = (),
+        focus: str | None = None,
     ) -> None:
-        """Fail with ``what``, expected, actual and the exchanges unless ``condition`` holds."""
+        """Fail with ``what``, expected, actual and the exchanges unless ``condition`` holds.
+
+        ``focus`` names the offending item (an id, a value): a long body is shown around it.
+        """
         if not condition:
             raise AssertionError(
-                self.message(what, expected=expected, actual=actual, responses=responses)
+                self.message(
+                    what, expected=expected, actual=actual, responses=responses, focus=focus
+                )
             )
 
     def equal(
-        self, actual: Any, expected: Any, what: str, *, responses: Iterable[requests.Response] = ()
+        self,
+        actual: Any,
+        expected: Any,
+        what: str,
+        *,
+        responses: Iterable[requests.Response] = (),
+        focus: str | None = None,
     ) -> None:
         """Fail with ``what`` and both values unless ``actual == expected``."""
-        self.that(actual == expected, what, expected=expected, actual=actual, responses=responses)
+        self.that(
+            actual == expected,
+            what,
+            expected=expected,
+            actual=actual,
+            responses=responses,
+            focus=focus,
+        )
 
     def status(
         self, response: requests.Response, expected: int | tuple[int, ...], what: str

@@ -94,10 +94,17 @@ def test_list_excludes_other_workspace(
         response = api.get("/tickets", params={"limit": maximum}, identity=reader)
         expect.status(response, 200, f"listing as {reader}")
         ids = [t.get("id") for t in expect.json(response, "listTickets").get("data", [])]
+        theirs = str(tickets[owner]["id"])
         expect.that(
-            tickets[owner]["id"] not in ids,
-            f"the {reader} workspace's list must not hold the {owner} workspace's ticket",
+            theirs not in ids,
+            f"the {reader} workspace's list must not hold the {owner} workspace's ticket: {theirs} "
+            + (
+                f"is listed at position {ids.index(theirs) + 1} of {len(ids)}"
+                if theirs in ids
+                else ""
+            ),
             expected="absent",
             actual="listed",
             responses=[response],
+            focus=theirs,
         )

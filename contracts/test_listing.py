@@ -37,31 +37,52 @@ def test_newest_first(api: ApiClient, expect: Expect, newest_two: list[dict[str,
     older, newer = newest_two[0]["id"], newest_two[1]["id"]
     # Relative order only: other clients of the workspace may have created tickets meanwhile.
     in_order = older in ids and newer in ids and ids.index(newer) < ids.index(older)
+    where = ", ".join(
+        f"{i} at position {ids.index(i) + 1}" if i in ids else f"{i} not listed"
+        for i in (newer, older)
+    )
     expect.that(
         in_order,
-        "of two tickets created one after the other, the later one is listed first",
-        expected=[newer, older],
+        f"of two tickets created one after the other, the later one is listed first: {where} of {len(ids)}",
+        expected=f"{newer} before {older}",
         actual=[i for i in ids if i in (newer, older)],
         responses=[response],
+        focus=newer,
     )
     response, data = _list(api, expect)
     stamps = [instant(t.get("created_at")) for t in data]
     numbers = [int(t.get("ticket_number") or 0) for t in data]
-    ordered = all(a is not None and b is not None and a >= b for a, b in itertools.pairwise(stamps))
-    expect.that(
-        ordered,
-        "created_at never increases down the list",
-        expected="newest first",
-        actual=[t.get("created_at") for t in data],
-        responses=[response],
+    rising = next(
+        (
+            n
+            for n, (a, b) in enumerate(itertools.pairwise(stamps))
+            if a is None or b is None or a < b
+        ),
+        None,
     )
-    expect.that(
-        numbers == sorted(numbers, reverse=True),
-        "ticket_number decreases down the list",
-        expected="descending",
-        actual=numbers,
-        responses=[response],
-    )
+    if rising is not None:
+        first, second = data[rising], data[rising + 1]
+        expect.that(
+            False,
+            f"created_at never increases down the list: position {rising + 2} ({second.get('id')}, "
+            f"{second.get('created_at')}) is newer than position {rising + 1} ({first.get('id')}, "
+            f"{first.get('created_at')})",
+            expected="newest first",
+            actual=[t.get("created_at") for t in data],
+            responses=[response],
+            focus=str(second.get("id")),
+        )
+    up = next((n for n, (a, b) in enumerate(itertools.pairwise(numbers)) if a < b), None)
+    if up is not None:
+        expect.that(
+            False,
+            f"ticket_number decreases down the list: position {up + 2} holds #{numbers[up + 1]} "
+            f"({data[up + 1].get('id')}) after #{numbers[up]} at position {up + 1}",
+            expected="descending",
+            actual=numbers,
+            responses=[response],
+            focus=str(data[up + 1].get("id")),
+        )
 
 
 @check(
@@ -104,10 +125,13 @@ def test_excludes_merged(api: ApiClient, expect: Expect, target: Settings) -> No
     require(target, "merged_ticket_id")
     response, data = _list(api, expect, {"limit": _spec.limit()["maximum"]})
     ids = [t.get("id") for t in data]
+    merged = str(target.merged_ticket_id)
     expect.that(
-        target.merged_ticket_id not in ids,
-        "merged tickets are excluded from the list",
+        merged not in ids,
+        f"merged tickets are excluded from the list: merged ticket {merged} is listed"
+        + (f" at position {ids.index(merged) + 1} of {len(ids)}" if merged in ids else ""),
         expected="absent",
         actual="listed",
         responses=[response],
+        focus=merged,
     )

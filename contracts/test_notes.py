@@ -9,6 +9,7 @@ from tixallo_qa.contracts._expect import Expect
 from tixallo_qa.contracts._helpers import get_ticket, require
 from tixallo_qa.contracts._state import SuiteState
 from tixallo_qa.contracts._transport import ApiClient
+from tixallo_qa.core.redact import REDACTED
 from tixallo_qa.core.settings import Settings
 
 
@@ -21,12 +22,14 @@ def test_noted_ticket(api: ApiClient, expect: Expect, target: Settings) -> None:
     require(target, "noted_ticket_id", "internal_note_marker")
     response, detail = get_ticket(api, expect, str(target.noted_ticket_id))
     marker = str(target.internal_note_marker)
+    at = response.text.find(marker)
     expect.that(
-        marker not in response.text,
-        "the internal note's text must not appear in the ticket",
+        at < 0,
+        f"the internal note's text must not appear in the ticket: it is at character {at} of its body",
         expected="marker absent",
         actual="marker present (shown as <redacted>)",
         responses=[response],
+        focus=REDACTED,
     )
     authors = sorted({str(m.get("author_type")) for m in detail.get("messages") or []})
     public = _spec.author_types()

@@ -10,6 +10,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tixallo_qa.core.settings import Settings
@@ -125,3 +126,30 @@ def test_replay_sends_the_failed_check_again_and_judges_it_again(tmp_path: Path)
         assert "passes now" in again.stdout
         missing = _tixallo(["replay", str(folder), "no-such-check"], fixed, tmp_path)
         assert missing.returncode == 2 and "holds no failed check" in missing.stderr
+
+
+def test_a_failure_names_the_offending_item_first_and_trims_the_body_around_it() -> None:
+    from tixallo_qa.contracts.runner import run_suite
+
+    with Target.start(SMOKE, faults=["list-merged-included"], pool_size=10) as target:
+        # Enough tickets that the list's body is long, few enough that the merged one (seeded
+        # first) is still among the newest 50: deep inside the body.
+        for i in range(35):
+            httpx.post(
+                f"{target.settings.base_url}/tickets",
+                json={
+                    "subject": f"filler {i}",
+                    "description": "d" * 500,
+                    "customer_email": "f@example.com",
+                },
+                headers={"Authorization": f"Bearer {target.settings.api_key}"},
+                trust_env=False,
+            ).raise_for_status()
+        result = run_suite(target.settings, select=["list-excludes-merged"])
+        [check] = [c for c in result.checks if c.name == "list-excludes-merged"]
+    merged = str(target.settings.merged_ticket_id)
+    head = check.message.splitlines()[0]
+    assert check.outcome == "failed" and merged in head and "at position" in head
+    assert "characters before]" in check.message and len(check.message) < 6000
+    body = next(e["response_body"] for e in check.exchanges if merged in (e["response_body"] or ""))
+    assert len(body) > 15_000  # the whole body stays in the report

@@ -99,3 +99,14 @@ def test_expect_that_raises_only_when_false() -> None:
     expect.that(True, "fine", expected=1, actual=1)
     with pytest.raises(AssertionError, match="expected: 1"):
         expect.that(False, "broken", expected=1, actual=2)
+
+
+def test_a_long_body_is_shown_around_the_offending_item() -> None:
+    from tixallo_qa.core.curl import excerpt
+
+    body = "x" * 9000 + "9f6c1a3e-merged" + "y" * 9000
+    shown = excerpt(body, "9f6c1a3e-merged", 500)
+    assert "9f6c1a3e-merged" in shown and len(shown) < 600
+    assert shown.startswith("… [8750 characters before] ") and shown.endswith(" more characters]")
+    assert excerpt(body, "absent", 500).startswith("x" * 500)
+    assert excerpt("short", "short", 500) == "short"

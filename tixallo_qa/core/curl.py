@@ -24,6 +24,18 @@ def truncate(text: str, limit: int = BODY_LIMIT) -> str:
     return f"{text[:limit]}… [{len(text) - limit} more characters]"
 
 
+def excerpt(text: str, focus: str | None, limit: int = BODY_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters around the first ``focus`` in it (else its start)."""
+    at = text.find(focus) if focus else -1
+    if len(text) <= limit or at < 0:
+        return truncate(text, limit)
+    start = max(0, min(at - limit // 2, len(text) - limit))
+    end = start + limit
+    before = f"… [{start} characters before] " if start else ""
+    after = f" … [{len(text) - end} more characters]" if end < len(text) else ""
+    return f"{before}{text[start:end]}{after}"
+
+
 def curl(
     method: str,
     url: str,
