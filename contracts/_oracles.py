@@ -94,6 +94,11 @@ BODY_SHOWN = 1200
 WORKSPACES = {MAIN: "main workspace", OTHER: "other workspace"}
 
 
+_UUID_IN_TEXT = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+
+
 @dataclass(frozen=True)
 class Source:
     """Where something was seen: one exchange of the suite, or one delivery the sink recorded."""
@@ -107,9 +112,9 @@ class Source:
     start: float = 0.0  # wall clock: request sent, or delivery received
     end: float = 0.0
 
-    def render(self, redactor: Redactor) -> str:
+    def render(self, redactor: Redactor, focus: str | None = None) -> str:
         if self.exchange is not None:
-            return describe(self.exchange, redactor, body_limit=BODY_SHOWN)
+            return describe(self.exchange, redactor, body_limit=BODY_SHOWN, focus=focus)
         event = self.event
         payload = json.dumps(getattr(event, "payload", None), ensure_ascii=False)
         summary = event.summary() if hasattr(event, "summary") else repr(event)
@@ -127,10 +132,13 @@ class Violation:
 
     def render(self, redactor: Redactor) -> str:
         lines = [f"[oracle {self.oracle}] {self.what}", f"where it broke: {self.at.label}"]
-        lines.append(self.at.render(redactor))
+        # A long body is shown around the object the violation names (its first id).
+        named = _UUID_IN_TEXT.search(self.what)
+        focus = named.group(0) if named else None
+        lines.append(self.at.render(redactor, focus))
         if self.earlier is not None and self.earlier.label != self.at.label:
             lines.append(f"the earlier one it disagrees with: {self.earlier.label}")
-            lines.append(self.earlier.render(redactor))
+            lines.append(self.earlier.render(redactor, focus))
         return redactor.text("\n".join(lines))
 
 
