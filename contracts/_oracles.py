@@ -144,7 +144,9 @@ class Violation:
 
 def render_all(violations: list[Violation], redactor: Redactor, *, shown: int = 6) -> str:
     """The first few violations in full, then how many more."""
-    head = f"{len(violations)} violation(s):"
+    # The oracles broken, named in the first line: what a baseline's fingerprint tells apart.
+    names = ", ".join(sorted({v.oracle for v in violations}))
+    head = f"{len(violations)} violation(s) of {names}:"
     body = "\n\n".join(v.render(redactor) for v in violations[:shown])
     more = f"\n\n… and {len(violations) - shown} more" if len(violations) > shown else ""
     return f"{head}\n\n{body}{more}"

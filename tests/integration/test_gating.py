@@ -148,8 +148,10 @@ def test_a_failure_names_the_offending_item_first_and_trims_the_body_around_it()
         result = run_suite(target.settings, select=["list-excludes-merged"])
         [check] = [c for c in result.checks if c.name == "list-excludes-merged"]
     merged = str(target.settings.merged_ticket_id)
-    head = check.message.splitlines()[0]
-    assert check.outcome == "failed" and merged in head and "at position" in head
+    # What broke and the offending item (id, where in the list) come before the exchange.
+    what, _, actual = check.message.splitlines()[:3]
+    assert check.outcome == "failed" and what == "merged tickets are excluded from the list"
+    assert merged in actual and "at position" in actual
     assert "characters before]" in check.message and len(check.message) < 6000
     body = next(e["response_body"] for e in check.exchanges if merged in (e["response_body"] or ""))
     assert len(body) > 15_000  # the whole body stays in the report

@@ -88,7 +88,13 @@ def test_run_embedded_passes_and_writes_a_clean_report(
 
 
 def test_remote_target_skips_load_without_the_opt_in() -> None:
-    args = argparse.Namespace(no_load=False, allow_remote_load=False, load_duration=20.0)
+    args = argparse.Namespace(
+        no_load=False,
+        allow_remote_load=False,
+        load_duration=20.0,
+        baseline=None,
+        fail_on_flaky=False,
+    )
     remote = Settings(base_url="https://tixallo.example/api/v1", api_keys=("k",))
     run = run_command._Run(remote, args, None, None)  # type: ignore[arg-type]
     refusal = run._load_refusal()
