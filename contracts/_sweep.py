@@ -96,7 +96,7 @@ def collect(sink: SinkClient, ledger: Ledger, baseline: int, timeout: float, sta
             problems["delivery"].append(f"no event arrived within {timeout:g} s: {what}")
             continue
         first = min(mine, key=lambda e: e.received_at)
-        lag = first.received_at - created.action_time
+        lag = events.lag(created.action_time, first.received_at)
         state.lags.append(lag)
         if lag > timeout:
             problems["delivery"].append(

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from tixallo_qa.core import events
 from tixallo_qa.core.histogram import summarize
 
-EVENT_OF_KIND = {"ticket": "ticket.created", "message": "ticket.message.created"}
-_KEY_FIELD = {"ticket.created": "ticket_id", "ticket.message.created": "message_id"}
+EVENT_OF_KIND = events.EVENT_OF
 SAMPLE = 10
 # Fields a record knows from the API, by the payload field they must equal (when the payload has it).
 _ID_FIELDS = {"ticket": ("ticket_id", "ticket_number"), "message": ("ticket_id", "message_id")}
@@ -24,15 +24,15 @@ _ID_FIELDS = {"ticket": ("ticket_id", "ticket_number"), "message": ("ticket_id",
 def expected_key(record: Mapping[str, Any]) -> tuple[str, str]:
     """(event type, id) of the webhook a created record must cause."""
     event_type = EVENT_OF_KIND[record["kind"]]
-    return event_type, str(record[_KEY_FIELD[event_type]])
+    return event_type, str(record[events.key_field(event_type)])
 
 
 def event_key(event: Mapping[str, Any]) -> tuple[str, str] | None:
     """(event type, id) a recorded delivery is about, or None for an event type we do not create."""
     event_type = event.get("event_type")
-    field_name = _KEY_FIELD.get(str(event_type))
-    if field_name is None:
+    if event_type not in EVENT_OF_KIND.values():
         return None
+    field_name = events.key_field(str(event_type))
     ident = event.get(field_name)
     if ident is None and isinstance(event.get("payload"), Mapping):
         ident = event["payload"].get(field_name)
@@ -41,7 +41,7 @@ def event_key(event: Mapping[str, Any]) -> tuple[str, str] | None:
 
 def accepted(event: Mapping[str, Any]) -> bool:
     """A delivery that counts: authentic (verdict valid) and acknowledged 2xx by the sink."""
-    return event.get("verdict") == "valid" and 200 <= int(event.get("status") or 0) < 300
+    return events.accepted(event.get("verdict"), event.get("status"))
 
 
 @dataclass
@@ -136,7 +136,7 @@ class Accounting:
 
 def join(
     created: Iterable[Mapping[str, Any]],
-    events: Iterable[Mapping[str, Any]],
+    received: Iterable[Mapping[str, Any]],
     *,
     late_after_ms: float | None = None,
 ) -> Accounting:
@@ -146,7 +146,7 @@ def join(
     """
     deliveries: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     rejected = 0
-    for event in events:
+    for event in received:
         key = event_key(event)
         if key is None:
             continue
@@ -170,7 +170,7 @@ def join(
             continue
         account.delivered += 1
         first = min(float(e["received_at"]) for e in got)
-        lag = max(0.0, first - float(record["acked_at"])) * 1000.0
+        lag = events.lag(float(record["acked_at"]), first) * 1000.0
         account.lags_ms.append(lag)
         if late_after_ms is not None and lag > late_after_ms:
             account.late += 1
