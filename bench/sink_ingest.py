@@ -37,7 +37,6 @@ from bench._common import (
     title,
     verdict,
 )
-from bench._sink_before import UNDO_ALL
 from tixallo_qa.webhook_sink.config import SinkConfig
 from tixallo_qa.webhook_sink.testing import (
     TEST_SECRET,
@@ -56,8 +55,6 @@ TARGET_WAKE = 0.050
 SERVERS = ("sink", "raw", "starlette")
 LABELS = {
     "sink": "webhook sink (verify, validate, SQLite WAL commit)",
-    "before": "webhook sink before every fix (jsonschema, 5 ms GIL switch, six indexes, ...)",
-    "before_ingest": "webhook sink before the index/encoding/plumbing fixes (six indexes, ...)",
     "raw": "bare ASGI on uvicorn (read, discard)",
     "starlette": "uvicorn + Starlette route (read, discard)",
 }
@@ -119,25 +116,20 @@ async def wake_latency(url: str, port: int, rounds: int) -> list[float]:
 
 
 def _start(kind: str, db: str) -> contextlib.AbstractContextManager[Child]:
-    if kind in ("sink", "before", "before_ingest"):
-        module = "tixallo_qa.webhook_sink" if kind == "sink" else "bench._sink_before"
-        # bench/_sink_before.py names what each undoes.
-        undo = "index,encode,queue,proxy" if kind == "before_ingest" else UNDO_ALL
+    if kind == "sink":
         return start_child(
             kind,
-            [module, "--port", "0", "--db", f"{db}.{kind}", "--fresh"],
-            env={"TIXALLO_WEBHOOK_SECRET": TEST_SECRET, "BENCH_UNDO": undo},
+            ["tixallo_qa.webhook_sink", "--port", "0", "--db", f"{db}.{kind}", "--fresh"],
+            env={"TIXALLO_WEBHOOK_SECRET": TEST_SECRET},
         )
     return start_child(kind, ["bench._servers", kind])
 
 
-def run(
-    deliveries: int, rounds: int, connections: int, wake_rounds: int, *, before: bool = True
-) -> dict[str, Any]:
+def run(deliveries: int, rounds: int, connections: int, wake_rounds: int) -> dict[str, Any]:
     """Start the servers, run interleaved rounds, check the sink lost nothing, time wake-ups."""
     import tempfile
 
-    servers = (*SERVERS, "before_ingest", "before") if before else SERVERS
+    servers = SERVERS
     results: dict[str, Any] = {
         "servers": servers,
         "deliveries": deliveries,
@@ -184,11 +176,6 @@ def run(
     results["ratio_starlette"] = median(
         r["sink"]["rate"] / r["starlette"]["rate"] for r in per_round
     )
-    if before:
-        results["speedup"] = median(r["sink"]["rate"] / r["before"]["rate"] for r in per_round)
-        results["speedup_ingest"] = median(
-            r["sink"]["rate"] / r["before_ingest"]["rate"] for r in per_round
-        )
     results["wake"] = {
         "p50": median(wake),
         "p99": percentile(wake, 99),
@@ -219,16 +206,6 @@ def report(r: dict[str, Any]) -> bool:
         )
     print(table(["server", "deliveries/s", "p50 ms", "p99 ms (sink: time-to-record)"], rows))
     s, w = r["sink"], r["wake"]
-    if "before" in r:
-        print(
-            f"\nBefore/after (medians of per-round ratios): every fix "
-            f"{r['before']['rate']:,.0f} -> {s['rate']:,.0f} deliveries/s (x{r['speedup']:.2f}); "
-            f"the index/encoding/plumbing fixes alone {r['before_ingest']['rate']:,.0f} -> "
-            f"{s['rate']:,.0f} (x{r['speedup_ingest']:.2f}). Fixes: jsonschema_rs decides "
-            f"validity; a 0.5 ms GIL switch interval; three indexes instead of six (ticket, "
-            f"delivery and logical lookups by an in-memory derived key); the parsed JSON text "
-            f"stored as the payload; a list-fed group commit; no proxy-headers middleware."
-        )
     checks = [
         [
             "sink deliveries/s, zero loss",
@@ -274,22 +251,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--wake-rounds", type=int, default=30)
-    parser.add_argument(
-        "--no-before", action="store_true", help="skip the sink as it was before the fixes"
-    )
     parser.add_argument("--quick", action="store_true", help="1 round of 1,000 (a smoke run)")
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
     if args.quick:
         args.deliveries, args.rounds, args.wake_rounds = 1000, 1, 5
-    r = run(
-        args.deliveries,
-        args.rounds,
-        args.connections,
-        args.wake_rounds,
-        before=not (args.no_before or args.quick),
-    )
+    r = run(args.deliveries, args.rounds, args.connections, args.wake_rounds)
     ok = report(r)
     if args.json:
         print(json.dumps(r, indent=2, default=str))

@@ -114,9 +114,5 @@ class Ledger:
             if c.event_type == TICKET_CREATED and (identity is None or c.identity == identity)
         }
 
-    def known_ticket_ids(self) -> set[str]:
-        """Every ticket id the suite created or posted to."""
-        return {c.ticket_id for c in self}
-
     def by_identity(self, identity: str) -> list[Created]:
         return [c for c in self if c.identity == identity]

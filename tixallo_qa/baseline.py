@@ -226,10 +226,6 @@ class Judgement:
         self.fixed += other.fixed
         self.unchecked += other.unchecked
 
-    def is_known(self, check: str, message: str) -> Entry | None:
-        key = (check, fingerprint(check, message))
-        return next((e for f, e in self.known if (f.check, f.fingerprint) == key), None)
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "new": [{"check": f.check, "fingerprint": f.fingerprint} for f in self.new],

@@ -159,7 +159,6 @@ class Target:
     workdir: Path
     sink: SinkClient | None = None
     baseline: int = 0  # the sink's last seq when this target was made
-    started_sink: bool = False
     children: list[Child] = field(default_factory=list)
     # The deployment's answer to the reachability probe, and the clock skew its Date showed.
     reached: reach.Answer | None = None
@@ -250,7 +249,6 @@ class Target:
         ]  # fmt: skip
         # The token travels in the environment, never on the command line.
         child = self._child("webhook sink", argv, settings.to_env())
-        self.started_sink = True
         return child
 
     def _attach_sink(self, settings: Settings, *, required: bool) -> None:

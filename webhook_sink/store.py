@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -115,7 +114,6 @@ class Store:
         self._closing = False
         self._writer: asyncio.Task[None] | None = None
         self._waiters: set[_Waiter] = set()
-        self._commit_listeners: list[Callable[[list[Delivery]], None]] = []
         self.arrivals = Arrivals()
         self.index = SeqIndex()
         self.generation = 0
@@ -292,10 +290,6 @@ class Store:
         if self._write is not None and self._write.in_transaction:
             self._write.execute("ROLLBACK")
 
-    def add_commit_listener(self, listener: Callable[[list[Delivery]], None]) -> None:
-        """Call ``listener`` with each committed batch of deliveries (on the event loop)."""
-        self._commit_listeners.append(listener)
-
     def _notify(self, records: list[Delivery]) -> None:
         if self._waiters:
             events = [r.to_json() for r in records]
@@ -305,8 +299,6 @@ class Store:
                         waiter.found[event["seq"]] = event
                 if len(waiter.found) >= waiter.count:
                     waiter.ready.set()
-        for listener in self._commit_listeners:
-            listener(records)
 
     # -- reading ---------------------------------------------------------------------------
     def _query_sync(

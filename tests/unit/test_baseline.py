@@ -76,7 +76,6 @@ def test_a_run_judged_against_the_baseline() -> None:
     assert [f for f, _ in judged.expired] == [old]
     assert [e.check for e in judged.fixed] == ["priority-default"]
     assert judged.failing == [new, old]
-    assert judged.is_known(known.check, known.message) is not None
 
 
 def test_failures_of_a_report_summary() -> None:

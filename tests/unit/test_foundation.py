@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from tixallo_qa.core.netutil import PortInUseError, check_port_free, is_loopback_url, wait_for_port
+from tixallo_qa.core.netutil import PortInUseError, check_port_free, is_loopback_url
 from tixallo_qa.core.ratelimit import KeyPool, parse_retry_after, required_keys
 from tixallo_qa.core.redact import REDACTED, Redactor, fingerprint
 
@@ -43,7 +43,6 @@ def test_key_pool_never_exceeds_the_limit_in_any_window() -> None:
         times.sort()
         for i in range(len(times) - 5):
             assert times[i + 5] - times[i] >= 10.0
-    assert pool.capacity_per_second == pytest.approx(3 * 5 / 10.5)
 
 
 def test_key_pool_spreads_requests_over_its_keys() -> None:
@@ -78,7 +77,6 @@ def test_port_helpers() -> None:
         port = sock.getsockname()[1]
         with pytest.raises(PortInUseError, match=f"port {port} on 127.0.0.1 is already in use"):
             check_port_free("127.0.0.1", port)
-        assert wait_for_port("127.0.0.1", port, timeout=1)
     assert is_loopback_url("http://127.0.0.1:8000/api/v1")
     assert is_loopback_url("http://localhost/")
     assert is_loopback_url("http://[::1]:80/")

@@ -7,7 +7,7 @@ the rest of the project takes those from (a unit test holds the two names below 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from tixallo_qa.core import spec
@@ -57,18 +57,6 @@ def accepted(verdict: str | None, status: int | None) -> bool:
 def lag(action_at: float, received_at: float) -> float:
     """Seconds from the action (a create) to a delivery; one that beats the answer counts as 0."""
     return max(0.0, received_at - action_at)
-
-
-def first_arrivals(events: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
-    """Per logical event, its first accepted delivery (events as the sink returns them)."""
-    first: dict[str, Mapping[str, Any]] = {}
-    for e in events:
-        if not accepted(e.get("verdict"), e.get("status")):
-            continue
-        key = event_key(e.get("event_type"), e.get("ticket_id"), e.get("message_id"))
-        if key is not None and (key not in first or e["received_at"] < first[key]["received_at"]):
-            first[key] = e
-    return first
 
 
 def payload_fields(event_type: str) -> list[str]:

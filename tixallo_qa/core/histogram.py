@@ -131,14 +131,6 @@ class Histogram:
     def max(self) -> float:
         return self.percentile(100) if self.count else math.nan
 
-    @property
-    def mean(self) -> float:
-        # hdrh's own get_mean_value walks every counter in Python (tens of ms): ours walks the non-empty ones.
-        total = self.count
-        if not total:
-            return math.nan
-        return sum(value * n for value, n in self.buckets()) / total
-
     def summary(self) -> dict[str, float | int | None]:
         """count, p50, p95, p99, max and mean (ms), like ``summarize`` (None when empty)."""
         total = self.count

@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import ipaddress
 import socket
-import time
 from urllib.parse import urlsplit
 
 
@@ -61,19 +60,6 @@ def check_port_free(host: str, port: int) -> None:
                     f"port {port} on {host} is already in use: stop what listens there or choose another port"
                 ) from None
             raise
-
-
-def wait_for_port(host: str, port: int, timeout: float = 10.0) -> bool:
-    """Wait, with a deadline on the monotonic clock, until ``host:port`` accepts connections."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return True
-        except OSError:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.02)
 
 
 def is_loopback_host(host: str) -> bool:

@@ -51,13 +51,6 @@ class KeyPool:
     def keys(self) -> list[str]:
         return list(self._keys)
 
-    @property
-    def capacity_per_second(self) -> float:
-        """The highest sustained request rate the pool allows (inf when unlimited)."""
-        if self._limit <= 0:
-            return float("inf")
-        return len(self._keys) * self._limit / self._window
-
     def _slot(self, key: str, now: float) -> float:
         sent = self._sent[key]
         while sent and sent[0] <= now - self._window:

@@ -56,9 +56,3 @@ class Redactor:
             else:
                 out[name] = self.text(value)
         return out
-
-
-def redact_headers(
-    headers: Mapping[str, str], secrets: Iterable[str | None] = ()
-) -> dict[str, str]:
-    return Redactor(secrets).headers(headers)
