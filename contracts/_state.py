@@ -32,6 +32,10 @@ class SuiteState:
     stop_code: int = 3  # its exit code (core.exitcodes): 3 unreachable, 2 a setting to fix
     # Probes the target when a check fails with no HTTP answer (contracts._breaker).
     breaker: Breaker | None = None
+    # The oracles' bookmarks around each early-started fixture (contracts._fixtures.early_starts),
+    # and after them all: what those requests showed is the check's that judges them.
+    early_spans: dict[str, tuple[int, int]] = field(default_factory=dict)
+    after_early: int = 0
 
 
 STATE_KEY = pytest.StashKey[SuiteState]()
