@@ -70,3 +70,18 @@ def after_sweeps(func: F) -> F:
     """Run this check after the sweeps too (it reports on what they fed it)."""
     setattr(func, FINAL, 2)
     return func
+
+
+# Session fixtures a check starts at the beginning of the run, so the wait it judges overlaps
+# everything else (``contracts._fixtures.early_starts`` sets them up before the first check).
+STARTS = "_tixallo_starts"
+
+
+def starts_early(*fixtures: str) -> Callable[[F], F]:
+    """Set up these session fixtures before the first check (each starts a wait this check judges)."""
+
+    def decorate(func: F) -> F:
+        setattr(func, STARTS, (*getattr(func, STARTS, ()), *fixtures))
+        return func
+
+    return decorate

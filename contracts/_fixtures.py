@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tixallo_qa.contracts._breaker import Breaker
+from tixallo_qa.contracts._catalogue import STARTS
 from tixallo_qa.contracts._exchanges import Exchange
 from tixallo_qa.contracts._expect import Expect
 from tixallo_qa.contracts._ledger import Created, Ledger
@@ -36,6 +37,34 @@ if TYPE_CHECKING:
 @pytest.fixture(scope="session")
 def suite_state(pytestconfig: pytest.Config) -> SuiteState:
     return state_of(pytestconfig)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def early_starts(request: pytest.FixtureRequest) -> None:
+    """Before the first check: the fixtures of the selected checks marked ``@starts_early``.
+
+    Each starts something a check judges later (an event that must not arrive within a few
+    seconds, a retry after one), so those seconds pass while the rest of the run works. A
+    fixture that fails or skips here is not this check's business: pytest keeps its outcome,
+    and the check that needs it meets it when it runs.
+    """
+    names = dict.fromkeys(
+        name
+        for item in request.session.items
+        for name in getattr(getattr(item, "function", None), STARTS, ())
+    )
+    state = state_of(request.config)
+
+    def mark() -> int:
+        return state.oracles.mark() if state.oracles is not None else 0
+
+    for name in names:
+        before = mark()
+        with contextlib.suppress(Exception, pytest.skip.Exception, pytest.fail.Exception):
+            request.getfixturevalue(name)
+        state.early_spans[name] = (before, mark())
+    # Set up during the first check's setup, but not that check's requests.
+    state.after_early = mark()
 
 
 @pytest.fixture(scope="session")

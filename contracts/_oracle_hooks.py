@@ -6,7 +6,7 @@ from collections.abc import Generator
 
 import pytest
 
-from tixallo_qa.contracts._catalogue import FINAL
+from tixallo_qa.contracts._catalogue import FINAL, STARTS
 from tixallo_qa.contracts._oracles import Oracles, render_all
 from tixallo_qa.contracts._state import state_of
 from tixallo_qa.core.settings import Settings
@@ -57,7 +57,13 @@ class OraclePlugin:
         # The sweeps and the oracles' own reports judge the whole run, not their own requests.
         if state.oracles is None or int(getattr(getattr(item, "function", None), FINAL, 0)) >= 1:
             return result
-        caught = state.oracles.since(item.stash.get(_MARK, 0))
+        function = getattr(item, "function", None)
+        caught = state.oracles.since(max(item.stash.get(_MARK, 0), state.after_early))
+        for name in getattr(function, STARTS, ()):
+            # Its first part ran before every check (``starts_early``): those requests are its own.
+            span = state.early_spans.get(name)
+            if span is not None:
+                caught = state.oracles.since(*span) + caught
         if caught:
             raise AssertionError(
                 "the always-on oracles caught what this check's requests showed: "

@@ -373,10 +373,10 @@ class Oracles:
         with self._lock:
             return len(self._violations)
 
-    def since(self, mark: int) -> list[Violation]:
-        """Violations found in exchanges (not deliveries) after ``mark``."""
+    def since(self, mark: int, until: int | None = None) -> list[Violation]:
+        """Violations found in exchanges (not deliveries) after ``mark`` (and before ``until``)."""
         with self._lock:
-            return [v for v in self._violations[mark:] if v.at.exchange is not None]
+            return [v for v in self._violations[mark:until] if v.at.exchange is not None]
 
     def _violate(
         self,
@@ -431,7 +431,7 @@ class Oracles:
                 src,
             )
             return
-        for error in spec.validator(pointer).iter_errors(body):
+        for error in spec.errors(pointer, body):
             where = "/".join(map(str, error.path)) or "(root)"
             rule = "/".join(map(str, error.relative_schema_path))
             self._violate(

@@ -128,6 +128,26 @@ def crossed_minute(spent: Spend) -> str | None:
     return None
 
 
+def outlasted_window(spent: Spend, *, early: bool = False) -> str | None:
+    """Why the count proves nothing: the burst (``early``: and its retries) outlasted the 429's window.
+
+    A window that short (the embedded reference deployment's is seconds) may have let the
+    burst's first requests expire before its last, and so legitimately served more than one
+    budget.
+    """
+    if not spent.served or spent.refused is None:
+        return None
+    try:
+        window = spent.refused.response.json().get("window_seconds")
+    except (AttributeError, ValueError):
+        return None
+    last = spent.early[-1] if early and spent.early else spent.refused
+    took = last.received - spent.served[0].sent
+    if isinstance(window, int) and not isinstance(window, bool) and took >= window:
+        return f"the burst took {took:.1f} s, longer than the {window} s window the 429 reports"
+    return None
+
+
 def budget_problem(spent: Spend, limit: int, *, shortfall: int = SHORTFALL) -> str | None:
     """What is wrong with how many requests the key was served, or None (part B 14)."""
     counts = spent.counts()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from tixallo_qa.core import spec
@@ -42,7 +43,7 @@ def validate(pointer: str, instance: Any) -> list[str]:
     """Every way ``instance`` breaks the schema at ``pointer`` (empty when valid)."""
     return [
         f"{'/'.join(map(str, e.path)) or '(root)'}: {e.message}"
-        for e in spec.validator(pointer).iter_errors(instance)
+        for e in spec.errors(pointer, instance)
     ]
 
 
@@ -101,7 +102,14 @@ def _resolve_parameter(parameter: dict[str, Any]) -> dict[str, Any]:
 
 def response_pointer(path: str, method: str, status: int) -> str | None:
     """JSON pointer of the JSON body schema the spec gives ``method path`` answered ``status``."""
-    operation = spec.load_spec()["paths"].get(path, {}).get(method.lower())
+    # Asked for every exchange the oracles judge: reading a deep copy of the spec each time
+    # was a fifth of a contract run's CPU.
+    return _response_pointer(str(spec.spec_path()), path, method.lower(), int(status))
+
+
+@functools.cache
+def _response_pointer(spec_file: str, path: str, method: str, status: int) -> str | None:
+    operation = spec.load_spec()["paths"].get(path, {}).get(method)
     if not isinstance(operation, dict):
         return None
     response = operation.get("responses", {}).get(str(status))
@@ -112,7 +120,7 @@ def response_pointer(path: str, method: str, status: int) -> str | None:
         response = spec.load_spec()["components"]["responses"][base.rsplit("/", 1)[-1]]
     else:
         escaped = path.replace("~", "~0").replace("/", "~1")
-        base = f"#/paths/{escaped}/{method.lower()}/responses/{status}"
+        base = f"#/paths/{escaped}/{method}/responses/{status}"
     if "application/json" not in (response.get("content") or {}):
         return None
     return f"{base}/content/application~1json/schema"

@@ -34,6 +34,10 @@ class SuiteState:
     breaker: Breaker | None = None
     # The generated checks' seed: the same seed sends the same examples (re-runs, replay).
     seed: int = 0
+    # The oracles' bookmarks around each early-started fixture (contracts._fixtures.early_starts),
+    # and after them all: what those requests showed is the check's that judges them.
+    early_spans: dict[str, tuple[int, int]] = field(default_factory=dict)
+    after_early: int = 0
 
 
 STATE_KEY = pytest.StashKey[SuiteState]()

@@ -20,6 +20,7 @@ import pytest
 from tixallo_qa.contracts._catalogue import FINAL, MARKER_HELP, check_of
 
 FIXTURES = "tixallo-contracts"
+EARLY = "tixallo-early"
 RESULTS = "tixallo-results"
 ORACLES = "tixallo-oracles"
 
@@ -78,11 +79,12 @@ def _activate(config: pytest.Config) -> None:
     """Register the suite's fixtures, its results recorder and its oracles' hooks (once)."""
     manager = config.pluginmanager
     if manager.get_plugin(FIXTURES) is None:
-        from tixallo_qa.contracts import _fixtures
+        from tixallo_qa.contracts import _early, _fixtures
         from tixallo_qa.contracts._oracle_hooks import OraclePlugin
         from tixallo_qa.contracts._recorder import ResultsPlugin
 
         manager.register(_fixtures, FIXTURES)
+        manager.register(_early, EARLY)
         manager.register(ResultsPlugin(config, config.getoption("--tixallo-results")), RESULTS)
         manager.register(OraclePlugin(config), ORACLES)
 

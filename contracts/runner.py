@@ -29,6 +29,11 @@ CONTRACTS_DIR = Path(__file__).absolute().parent
 ROOT = CONTRACTS_DIR.parent
 # Settings reach the child only through ``settings.to_env()``, never from the caller's environment.
 _DROPPED_ENV = ("TIXALLO_ENV_FILE", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+# The child loads exactly the plugins the suite needs, named (no entry-point autoload): pytest
+# rewrites the asserts of every module of every distribution with a pytest11 entry point, all of
+# schemathesis and hypothesis included, at each start where no bytecode is cached (1-2 s of a
+# run), and other installed plugins (xdist, anyio, locust...) would only add imports.
+PLUGINS = ("tixallo_qa.contracts.plugin", "schemathesis.pytest.plugin", "_hypothesis_pytestplugin")
 OUTPUT_TAIL = 4000
 
 
@@ -40,6 +45,7 @@ def _child_env(settings: Settings, profile: str) -> dict[str, str]:
     }
     env.update(settings.to_env())
     env["TIXALLO_PROFILE"] = profile
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
@@ -60,6 +66,7 @@ def pytest_command(
         "-c", os.devnull, "--rootdir", str(ROOT), "--strict-markers",
         # locust's pytest plugin would import locust, whose gevent patches the whole process.
         "-p", "no:cacheprovider", "-p", "no:locust",
+        *(arg for name in PLUGINS for arg in ("-p", name)),
         "--tixallo-results", results_path,
         "-q", "--no-header",
     ]  # fmt: skip

@@ -4,35 +4,31 @@ from __future__ import annotations
 
 import pytest
 
-from tixallo_qa.contracts._catalogue import check, final
+from tixallo_qa.contracts._catalogue import check, final, starts_early
+from tixallo_qa.contracts._early import Started
 from tixallo_qa.contracts._expect import Expect
-from tixallo_qa.contracts._helpers import create_ticket, require, ticket_body, unique
+from tixallo_qa.contracts._helpers import create_ticket, unique
 from tixallo_qa.contracts._ledger import Ledger
 from tixallo_qa.contracts._sweep import Sweep, collect
-from tixallo_qa.contracts._transport import MAIN, OTHER, ApiClient
+from tixallo_qa.contracts._transport import MAIN, ApiClient
 from tixallo_qa.core.events import MESSAGE_CREATED, TICKET_CREATED
 from tixallo_qa.core.settings import Settings
 from tixallo_qa.webhook_sink.client import SinkClient
 
 # Seconds the reference deployment waits before its first retry (part B 3), plus slack.
 RETRY_WAIT = 1.0 + 4.0
-# How long to watch for an event that must not come; the final sweep flags a late one anyway.
-EXPECT_NONE_WITHIN = 2.0
 
 
+@starts_early("refused_delivery")
 @check(
     "webhook-redelivery-keeps-id",
     "webhooks",
     "a delivery the receiver refused is retried with the same delivery id",
 )
-def test_redelivery_keeps_id(
-    api: ApiClient, expect: Expect, sink: SinkClient, target: Settings
-) -> None:
+def test_redelivery_keeps_id(refused_delivery: Started, sink: SinkClient, target: Settings) -> None:
     # Refuse the next delivery (whichever event it carries) with a 500; its retry must keep its id.
-    baseline = int(sink.health().get("last_seq") or 0)
-    sink.inject_fault(status=500, count=1)
     try:
-        create_ticket(api, expect, label="redelivery")
+        baseline = refused_delivery.get()["baseline"]
         refused, arrived = sink.wait(
             None, timeout=target.webhook_timeout, injected=True, since=baseline
         )
@@ -50,34 +46,32 @@ def test_redelivery_keeps_id(
     assert retried[0].valid, f"the redelivery must be validly signed: {retried[0].summary()}"
 
 
+@starts_early("rejected_create")
 @check("webhook-none-for-rejected", "webhooks", "a rejected (400) create fires no event")
-def test_no_event_for_rejected(
-    api: ApiClient, expect: Expect, sink: SinkClient, target: Settings
-) -> None:
-    subject = unique("rejected create")
-    response = api.post(
-        "/tickets", json=ticket_body("rejected", subject=subject, customer_email="not-an-email")
-    )
-    expect.status(response, 400, "a create with an invalid email is rejected")
+def test_no_event_for_rejected(rejected_create: Started, expect: Expect, sink: SinkClient) -> None:
+    done = rejected_create.get()
+    expect.status(done["response"], 400, "a create with an invalid email is rejected")
     sink.expect_none(
-        TICKET_CREATED, within=min(target.webhook_timeout, EXPECT_NONE_WITHIN), subject=subject
+        TICKET_CREATED,
+        within=rejected_create.left(),
+        window=rejected_create.window,
+        subject=done["subject"],
     )
 
 
+@starts_early("other_workspace_create")
 @check(
     "webhook-none-for-other-workspace",
     "webhooks",
     "the other workspace's tickets fire no event at this workspace's endpoint",
 )
-def test_no_event_for_other_workspace(
-    api: ApiClient, expect: Expect, sink: SinkClient, target: Settings
-) -> None:
-    require(target, "other_api_key")
-    _, ticket = create_ticket(api, expect, identity=OTHER, label="other workspace webhook")
+def test_no_event_for_other_workspace(other_workspace_create: Started, sink: SinkClient) -> None:
+    done = other_workspace_create.get()
     sink.expect_none(
         TICKET_CREATED,
-        within=min(target.webhook_timeout, EXPECT_NONE_WITHIN),
-        ticket_id=ticket["id"],
+        within=other_workspace_create.left(),
+        window=other_workspace_create.window,
+        ticket_id=done["ticket_id"],
     )
 
 

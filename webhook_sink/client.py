@@ -222,12 +222,23 @@ class SinkClient:
             return events[:count]
         raise AssertionError(self._missing_message(event_type, count, fields_, events, timeout))
 
-    def expect_none(self, event_type: str, *, within: float = 2.0, **fields_: Any) -> None:
-        """Assert no event of ``event_type`` with ``fields_`` arrives within ``within`` seconds (fails fast)."""
+    def expect_none(
+        self,
+        event_type: str,
+        *,
+        within: float = 2.0,
+        window: float | None = None,
+        **fields_: Any,
+    ) -> None:
+        """Assert no event of ``event_type`` with ``fields_`` arrives within ``within`` seconds (fails fast).
+
+        ``window`` is the whole watch to name in the failure, when part of it passed before the call.
+        """
         events, _ = self.wait(event_type, timeout=within, count=1, **fields_)
         if events:
+            shown = within if window is None else window
             lines = [
-                f"expected no {_describe(event_type, fields_)} within {within:g} s, but {len(events)} arrived:"
+                f"expected no {_describe(event_type, fields_)} within {shown:g} s, but {len(events)} arrived:"
             ]
             lines += [f"  {e.summary()}" for e in events[:10]]
             raise AssertionError("\n".join(lines))

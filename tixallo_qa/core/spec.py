@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import yaml
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -60,6 +63,55 @@ def validator(pointer: str) -> Draft202012Validator:
     return Draft202012Validator(
         schema_ref(pointer), registry=registry(), format_checker=FormatChecker()
     )
+
+
+@functools.cache
+def _cached_validator(pointer: str) -> Draft202012Validator:
+    return validator(pointer)
+
+
+@functools.cache
+def _fast_validator(pointer: str) -> Any:
+    """A Rust validator of the same schema and registry, or None without ``jsonschema_rs``.
+
+    Its formats are judged by jsonschema's own checkers: its built-in ``date-time`` takes
+    ``2-26-12-01T...``, year 0000 and leap seconds, which jsonschema rejects, so with them a
+    body jsonschema faults would pass here.
+    """
+    try:
+        import jsonschema_rs
+    except ImportError:  # pragma: no cover - shipped with schemathesis
+        return None
+    checker = FormatChecker()
+    formats: dict[str, Callable[..., bool]] = {
+        str(name): functools.partial(checker.conforms, format=name) for name in checker.checkers
+    }
+    # A URI reference may not hold the braces of a path template: percent-encode the pointer.
+    ref = {"$ref": SPEC_URI + "#" + quote(pointer.removeprefix("#"), safe="/~")}
+    try:
+        return jsonschema_rs.validator_for(
+            ref,
+            registry=jsonschema_rs.Registry([(SPEC_URI, _spec())]),
+            validate_formats=True,
+            formats=formats,
+        )
+    except Exception:  # a schema it cannot take: jsonschema alone judges it
+        return None
+
+
+def errors(pointer: str, instance: Any) -> Iterator[ValidationError]:
+    """Every way ``instance`` breaks the schema at ``pointer``, as ``validator(pointer)`` finds them.
+
+    What conforms is decided in Rust first (~100x faster: every exchange of a contract run is
+    judged); only what it rejects goes through jsonschema, which then has the last word, so
+    where the two differ nothing is reported that jsonschema would not report.
+    """
+    fast = _fast_validator(pointer)
+    if fast is not None:
+        with contextlib.suppress(Exception):  # jsonschema below has the last word anyway
+            if fast.is_valid(instance):
+                return iter(())
+    return _cached_validator(pointer).iter_errors(instance)
 
 
 def component(name: str) -> dict[str, Any]:

@@ -1,0 +1,99 @@
+"""The first part of the checks that judge a wait, done before every check (``starts_early``).
+
+A rejected create must fire no event for a few seconds; a refused delivery is retried a second
+later. Each of those checks makes its request here, at the start of the run, and judges at its
+own turn, so the seconds it watches pass while the rest of the suite works instead of after it.
+Registered with the suite's fixtures: ``_fixtures.early_starts`` sets these up before the first
+check, from whichever test module it belongs to.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tixallo_qa.contracts._expect import Expect
+from tixallo_qa.contracts._helpers import create_ticket, require, ticket_body, unique
+from tixallo_qa.contracts._transport import OTHER, ApiClient
+from tixallo_qa.core.settings import Settings
+
+if TYPE_CHECKING:
+    from tixallo_qa.webhook_sink.client import SinkClient
+
+# How long to watch for an event that must not come; the final sweep flags a late one anyway.
+EXPECT_NONE_WITHIN = 2.0
+
+
+@dataclass
+class Started:
+    """What a check's first part did, or what it raised (re-raised by the check that judges it)."""
+
+    values: dict[str, Any]
+    window: float  # seconds watched from ``at``
+    at: float  # monotonic clock, when the first part was done
+    error: BaseException | None = None
+
+    def get(self) -> dict[str, Any]:
+        if self.error is not None:
+            raise self.error
+        return self.values
+
+    def left(self) -> float:
+        """Seconds of the window still to watch (0 once it has passed)."""
+        return max(0.0, self.at + self.window - time.monotonic())
+
+
+def start(act: Callable[[], dict[str, Any]], window: float = 0.0) -> Started:
+    """Run ``act`` now; its failure (or skip) is kept for the check, never this fixture's."""
+    try:
+        values, error = act(), None
+    except (Exception, pytest.skip.Exception, pytest.fail.Exception) as exc:
+        values, error = {}, exc
+    return Started(values, window, time.monotonic(), error)
+
+
+@pytest.fixture(scope="session")
+def refused_delivery(api: ApiClient, expect: Expect, sink: SinkClient) -> Started:
+    """The next delivery refused with a 500, and a create to cause one (webhook-redelivery-keeps-id)."""
+
+    def act() -> dict[str, Any]:
+        baseline = int(sink.health().get("last_seq") or 0)
+        sink.inject_fault(status=500, count=1)
+        try:
+            create_ticket(api, expect, label="redelivery")
+        except BaseException:
+            sink.clear_faults()
+            raise
+        return {"baseline": baseline}
+
+    return start(act)
+
+
+@pytest.fixture(scope="session")
+def rejected_create(api: ApiClient, sink: SinkClient, target: Settings) -> Started:
+    """A create refused 400, and the seconds its event must not come in (webhook-none-for-rejected)."""
+
+    def act() -> dict[str, Any]:
+        subject = unique("rejected create")
+        body = ticket_body("rejected", subject=subject, customer_email="not-an-email")
+        return {"subject": subject, "response": api.post("/tickets", json=body)}
+
+    return start(act, min(target.webhook_timeout, EXPECT_NONE_WITHIN))
+
+
+@pytest.fixture(scope="session")
+def other_workspace_create(
+    api: ApiClient, expect: Expect, sink: SinkClient, target: Settings
+) -> Started:
+    """A ticket of the other workspace (webhook-none-for-other-workspace)."""
+
+    def act() -> dict[str, Any]:
+        require(target, "other_api_key")
+        _, ticket = create_ticket(api, expect, identity=OTHER, label="other workspace webhook")
+        return {"ticket_id": ticket["id"]}
+
+    return start(act, min(target.webhook_timeout, EXPECT_NONE_WITHIN))
