@@ -50,7 +50,8 @@ def check_of(item: pytest.Item) -> tuple[str, str, str]:
     return name, str(marker.kwargs["family"]), str(marker.kwargs.get("description", ""))
 
 
-# Where a check runs in the session: -1 first, 0 in file order, 1 with the sweeps, 2 after them.
+# Where a check runs in the session: -1 first, 0 in file order, 0.5 after those (the generated
+# tests, seconds each), 1 with the sweeps, 2 after them.
 FINAL = "_tixallo_final"
 
 
@@ -63,6 +64,15 @@ def final(func: F) -> F:
 def first(func: F) -> F:
     """Run this check before all others (it starts a wait the rest of the run can overlap)."""
     setattr(func, FINAL, -1)
+    return func
+
+
+def late(func: F) -> F:
+    """Run this check after the named ones (it takes seconds where they take milliseconds).
+
+    A run that stops at its first failure (the selftest's) then meets the cheap checks first.
+    """
+    setattr(func, FINAL, 0.5)
     return func
 
 

@@ -128,9 +128,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if drop:
             config.hook.pytest_deselected(items=drop)
         items[:] = keep
-    # Stable sort: checks that start a long wait first, sweeps (webhooks for every create, the
-    # marker scan) after everything else, and the oracles' reports after the sweeps.
-    items.sort(key=lambda item: int(getattr(getattr(item, "function", None), FINAL, 0)))
+    # Stable sort: checks that start a long wait first, the generated tests after the named
+    # checks, sweeps (webhooks for every create, the marker scan) after everything else, and
+    # the oracles' reports after the sweeps.
+    items.sort(key=lambda item: float(getattr(getattr(item, "function", None), FINAL, 0)))
     for item in items:
         # schemathesis 4.32's lazy schemas read and rewrite `node._nodeid`, which pytest 9.2
         # replaced with `_id`; a plain attribute keeps them working (the real node id is untouched).

@@ -7,13 +7,14 @@ from typing import Any
 import hypothesis
 import schemathesis
 
-from tixallo_qa.contracts._catalogue import check
+from tixallo_qa.contracts._catalogue import check, late
 from tixallo_qa.contracts._profiles import Budget
 
 positive = schemathesis.pytest.from_fixture("positive_schema")
 negative = schemathesis.pytest.from_fixture("negative_schema")
 
 
+@late
 @check(
     "schema-positive",
     "schema",
@@ -24,6 +25,7 @@ def test_schema_positive(case: Any) -> None:
     case.call_and_validate()
 
 
+@late
 @check(
     "schema-negative",
     "schema",
@@ -34,6 +36,7 @@ def test_schema_negative(case: Any) -> None:
     case.call_and_validate()
 
 
+@late
 @check(
     "schema-stateful",
     "schema",

@@ -55,6 +55,10 @@ class LoadOptions:
     burst_every: float = 1.0
     processes: int = 1
     measure_limiter: bool = False
+    # Stop the run at the first 5xx, or the first transport failure on a loopback target: each
+    # already breaks its default gate (0), and every gate is then judged on what was sent (the
+    # selftest: a caught fault needs no more load).
+    stop_on_error: bool = False
     webhooks: bool = True
     # tickets read back after the run (each with its messages); None = every one it created
     readback_sample: int | None = None

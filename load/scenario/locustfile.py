@@ -9,6 +9,7 @@ the webhook lag rows reach locust's HTML and CSV.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
@@ -17,7 +18,9 @@ from locust import events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
+from tixallo_qa.core import netutil
 from tixallo_qa.core.settings import load_settings
+from tixallo_qa.load.errors import SERVER, TRANSPORT
 from tixallo_qa.load.options import ChildPlan
 from tixallo_qa.load.scenario import tls
 from tixallo_qa.load.scenario.aggregator import Aggregator
@@ -30,6 +33,8 @@ __all__ = ["AgentUser", "BurstUser", "IntegratorUser", "OpenModelUser"]
 
 MESSAGE = "tixallo_batch"
 FLUSH_EVERY = 1.0
+# How often a run that stops on its first gating error looks for one.
+EARLY_POLL = 0.25
 # After stopping, locust's CSV writer runs once a second: give it one pass over the lag rows.
 CSV_SETTLE = 1.2
 
@@ -125,9 +130,38 @@ def _test_stop(environment: Environment, **_: Any) -> None:
     _flush(environment.runner)
 
 
+def _gating_error(families: set[str]) -> str | None:
+    """The first failure of these families (``load.errors``) reported so far, or None."""
+    for errors in (_aggregator.errors, STATE.collector.errors):
+        for entry in list(errors.values()):
+            if entry.get("family") in families:
+                return f"{entry['endpoint']}: {entry['kind']}"
+    return None
+
+
+def _run_for(plan: ChildPlan) -> None:
+    """The duration, or less with ``stop_on_error`` once a request broke a gate for good."""
+    if not plan.options.stop_on_error:
+        gevent.sleep(plan.options.duration)
+        return
+    # 5xx are gated at 0; transport failures only against a loopback target (no network to blame).
+    families = {SERVER}
+    if netutil.is_loopback_url(load_settings().base_url or ""):
+        families.add(TRANSPORT)
+    deadline = time.monotonic() + plan.options.duration
+    while (left := deadline - time.monotonic()) > 0:
+        gevent.sleep(min(left, EARLY_POLL))
+        found = _gating_error(families)
+        if found is not None:
+            logging.getLogger("tixallo.load").warning(
+                "stopping at the first gating error: %s", found
+            )
+            return
+
+
 def _conduct(environment: Environment, plan: ChildPlan) -> None:
     """Stop after the duration, join once, then quit (locust writes its reports after this)."""
-    gevent.sleep(plan.options.duration)
+    _run_for(plan)
     runner = environment.runner
     assert runner is not None
     runner.stop()

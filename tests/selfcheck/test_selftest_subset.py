@@ -27,7 +27,17 @@ SECRET_SHAPES = re.compile(
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, dict[str, object], Path]:
     reports = tmp_path_factory.mktemp("selftest")
     completed = subprocess.run(
-        [sys.executable, "-m", "tixallo_qa", "selftest", "--quick", "--report-dir", str(reports)],
+        # Every check against every fault: each family's own check must be among the catchers.
+        [
+            sys.executable,
+            "-m",
+            "tixallo_qa",
+            "selftest",
+            "--quick",
+            "--every-check",
+            "--report-dir",
+            str(reports),
+        ],
         cwd=str(ROOT),
         capture_output=True,
         text=True,

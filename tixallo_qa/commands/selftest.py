@@ -54,6 +54,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     how = parser.add_argument_group("how")
     how.add_argument("--jobs", type=_positive_int, default=2, help="faults run at once (default 2)")
     how.add_argument(
+        "--load-jobs",
+        type=_positive_int,
+        default=2,
+        help="load runs at once beside --jobs (default 2; each is paced, about half a core)",
+    )
+    how.add_argument(
+        "--every-check",
+        action="store_true",
+        help="run every check against every fault, not only until the first that fails "
+        "(slower; the report then names every check that catches each fault)",
+    )
+    how.add_argument(
         "--min-kill-rate",
         type=_fraction,
         default=0.95,
@@ -106,12 +118,14 @@ def run(args: argparse.Namespace) -> int:
         "profile": args.profile,
         "plain_max_examples": args.plain_max_examples,
         "load_seconds": args.load_seconds,
+        "first_failure": False if args.every_check else None,
     }
     budgets = dataclasses.replace(Budgets(), **{k: v for k, v in changes.items() if v is not None})
     options = SelftestOptions(
         faults=faults,
         budgets=budgets,
         jobs=args.jobs,
+        load_jobs=args.load_jobs,
         plain=not args.no_plain,
         min_kill_rate=args.min_kill_rate,
         report_root=Path(args.report_dir),

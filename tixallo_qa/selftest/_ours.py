@@ -78,6 +78,8 @@ def run_contracts(
             profile=budgets.profile,
             json_path=workdir / "contracts.json",
             timeout=budgets.suite_timeout,
+            # A caught fault needs no more checks; a missed one still meets every check.
+            extra_args=["--exitfirst"] if budgets.first_failure else [],
         )
     verdict = suite_verdict(result, faithful=faithful, redactor=Redactor(settings.secrets))
     return _with_duration(verdict, time.monotonic() - started), settings.secrets
@@ -100,6 +102,7 @@ def run_load_check(
             report_dir=workdir / "load",
             quiet=True,
             duration=budgets.load_seconds,
+            stop_on_error=budgets.first_failure,
         )
     except (LoadRefusedError, OSError, RuntimeError) as exc:
         return Verdict(ERROR, detail=f"load run refused or broke: {exc}"[:DETAIL_CHARS])

@@ -56,6 +56,8 @@ def st_command(base_url: str, budgets: Budgets, config: Path, report: Path) -> l
         "--seed", str(budgets.plain_seed),
         "--generation-database", "none",
         "--request-timeout", "10",
+        # Its first failure is its catch: the rest of the run could only add more of the same.
+        "--max-failures", "1",
         "--report", "json", "--report-json-path", str(report),
         "--report-dir", str(report.parent),
     ]  # fmt: skip

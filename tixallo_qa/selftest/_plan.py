@@ -45,6 +45,9 @@ class Budgets:
     # at its end) still sees whether a client that waits what Retry-After says is served.
     rate_window: float = 10.0
     suite_timeout: float = 300.0
+    # Stop the contract suite at a fault's first failing check (pytest --exitfirst): the kill
+    # needs one, and a fault no check catches still meets every check.
+    first_failure: bool = True
     # The default duration of 'tixallo-qa load': long enough for the trend gate's thirds.
     load_seconds: float = 15.0
     # More than the smoke profile's 10 generated examples per operation, and the coverage phase
@@ -57,8 +60,9 @@ class Budgets:
         """Human-readable budgets for the report."""
         return {
             "ours": (
-                f"contract suite, '{self.profile}' profile, every check against every fault; "
-                f"pool of {self.pool_size} keys at the deployment's 60/min per key; "
+                f"contract suite, '{self.profile}' profile, every check against every fault"
+                + (" until the first that fails; " if self.first_failure else "; ")
+                + f"pool of {self.pool_size} keys at the deployment's 60/min per key; "
                 f"TIXALLO_WEBHOOK_TIMEOUT={self.webhook_timeout:g} s, webhook retries {self.webhook_retries} s; "
                 f"a rate-limit window of {self.rate_window:g} s (60 requests per key in it)"
             ),
@@ -66,12 +70,16 @@ class Budgets:
                 f"for load-family faults and the faithful deployment: a {self.load_seconds:g} s "
                 "closed-model load run (load.runner defaults: 20 users and a burst of 12 simultaneous "
                 "writes every second) gated by the default SLOs, every created ticket read back"
+                + ("; it stops at its first 5xx or transport failure" if self.first_failure else "")
+                + "; "
+                "a load fault meets the contract suite too when the load run misses it"
             ),
             "plain": (
                 f"st run --checks all, phases examples,coverage,fuzzing,stateful, "
                 f"--max-examples {self.plain_max_examples}, --seed {self.plain_seed}, no example "
-                "database; one key (header from a config file); rate limit out of reach except for "
-                "rate-limit faults (60/min, so 429s are seen)"
+                "database, stopping at its first failure (--max-failures 1); one key (header from "
+                "a config file); rate limit out of reach except for rate-limit faults (60/min, so "
+                "429s are seen)"
             ),
         }
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -35,33 +34,40 @@ def run_all(
     parallel: int,
     on_done: Callable[[Done[T, R]], None] | None = None,
     waits: Callable[[T], bool] | None = None,
+    beside: Callable[[T], bool] | None = None,
+    beside_parallel: int = 1,
 ) -> list[Done[T, R]]:
     """Run ``work(job)`` for every job, ``parallel`` at a time; results in order of finishing.
 
     Each job runs in a thread: the work itself happens in child processes (deployments, pytest,
     st, locust), so threads only wait. Jobs for which ``waits(job)`` is true spend nearly all
     their time waiting (on a rate limit, on a slow deployment), so they run beside the
-    ``parallel`` slots instead of holding one. A job that raises is reported with its exception
-    and the others go on. Ctrl+C cancels the jobs not yet started and waits for the running ones.
+    ``parallel`` slots instead of holding one. Jobs for which ``beside(job)`` is true wait for
+    half their time (a load run paced in time) and run in a lane of their own,
+    ``beside_parallel`` at a time. A job that raises is reported with its exception and the
+    others go on. Ctrl+C cancels the jobs not yet started and waits for the running ones.
     """
-    if parallel < 1:
-        raise ValueError(f"parallel must be at least 1, not {parallel}")
+    if parallel < 1 or beside_parallel < 1:
+        raise ValueError(f"parallel must be at least 1, not {min(parallel, beside_parallel)}")
     flags = [waits is not None and waits(j) for j in jobs]
     idle = [j for j, f in zip(jobs, flags, strict=True) if f]
-    busy = [j for j, f in zip(jobs, flags, strict=True) if not f]
-    slots = threading.BoundedSemaphore(parallel)
-
-    def slotted(job: T) -> R:
-        with slots:
-            return work(job)
-
+    lane = [j for j, f in zip(jobs, flags, strict=True) if not f and beside and beside(j)]
+    busy = [j for j, f in zip(jobs, flags, strict=True) if not f and not (beside and beside(j))]
     finished: list[Done[T, R]] = []
-    # The waiting jobs are submitted first, so each gets a thread of its own at once.
-    with ThreadPoolExecutor(
-        max_workers=parallel + len(idle), thread_name_prefix="selftest"
-    ) as pool:
-        pending: dict[Future[R], T] = {pool.submit(work, job): job for job in idle}
-        pending.update({pool.submit(slotted, job): job for job in busy})
+    # One pool per lane, each as wide as the lane: a thread never waits for a slot, so no lane
+    # can hold up another. The waiting jobs each get a thread of their own at once.
+    with (
+        ThreadPoolExecutor(
+            max_workers=max(1, len(idle)), thread_name_prefix="selftest-wait"
+        ) as waiting,
+        ThreadPoolExecutor(
+            max_workers=beside_parallel, thread_name_prefix="selftest-lane"
+        ) as laned,
+        ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="selftest") as slotted,
+    ):
+        pending: dict[Future[R], T] = {waiting.submit(work, job): job for job in idle}
+        pending.update({laned.submit(work, job): job for job in lane})
+        pending.update({slotted.submit(work, job): job for job in busy})
         try:
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
