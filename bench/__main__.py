@@ -9,7 +9,7 @@ import time
 import traceback
 
 # Run order: cheapest and most self-contained first.
-BENCHMARKS = ("sink_ingest", "loadgen", "open_model", "reference", "contracts")
+BENCHMARKS = ("sink_ingest", "loadgen", "open_model", "reference", "contracts", "selftest")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,6 +20,7 @@ from typing import Any
 
 from tixallo_qa.contracts._recorder import INFRASTRUCTURE_PROPERTY
 from tixallo_qa.contracts._results import FAILED, FLAKY, PASSED, SuiteResult
+from tixallo_qa.core import children
 from tixallo_qa.core.redact import Redactor
 from tixallo_qa.core.settings import Settings
 
@@ -331,14 +332,12 @@ def _run_once(
             progress_path=str(progress_path) if progress_path else None,
         )
         try:
-            completed = subprocess.run(
+            completed = children.run(
                 command,
-                cwd=str(ROOT),
+                cwd=ROOT,
                 env=_child_env(settings, profile),
-                stdout=subprocess.PIPE if quiet else None,
-                stderr=subprocess.STDOUT if quiet else None,
+                capture=quiet,
                 timeout=timeout,
-                check=False,
             )
             exit_code, output = (
                 completed.returncode,

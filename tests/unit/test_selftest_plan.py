@@ -9,7 +9,15 @@ import pytest
 
 from tixallo_qa.reference.faults import BY_NAME, CATALOGUE, FAMILIES
 from tixallo_qa.selftest import QUICK, PlanError, select_faults
-from tixallo_qa.selftest._run import CONTRACTS, LOAD, PLAIN, Job, SelftestOptions, plan_jobs
+from tixallo_qa.selftest._run import (
+    CONTRACTS,
+    LOAD,
+    PLAIN,
+    Job,
+    SelftestOptions,
+    phases,
+    plan_jobs,
+)
 from tixallo_qa.selftest._scheduler import longest_first, run_all
 
 pytestmark = pytest.mark.unit
@@ -42,6 +50,8 @@ def test_jobs_cover_every_fault_with_load_only_where_it_matters() -> None:
     kinds = {(j.kind, j.name) for j in jobs}
     assert (LOAD, "load-slow-reads") in kinds and (LOAD, "faithful") in kinds
     assert (LOAD, "webhook-late") not in kinds
+    # A load fault's one job runs the contract suite only when its load run missed the fault.
+    assert (CONTRACTS, "load-slow-reads") not in kinds
     assert all(
         (CONTRACTS, n) in kinds and (PLAIN, n) in kinds for n in ("faithful", "webhook-late")
     )
@@ -109,6 +119,36 @@ def test_waiting_jobs_run_beside_the_slots() -> None:
     done = run_all(jobs, work, parallel=1, waits=lambda j: j.startswith("idle"))
     assert sorted(d.result or "" for d in done) == sorted(jobs)
     assert peak == {"busy": 1, "idle": 2}
+
+
+def test_a_lane_runs_its_jobs_beside_the_slots_at_its_own_width() -> None:
+    running = {"busy": 0, "lane": 0}
+    peak = {"busy": 0, "lane": 0}
+    lock = threading.Lock()
+
+    def work(job: str) -> str:
+        kind = job.split("-")[0]
+        with lock:
+            running[kind] += 1
+            peak[kind] = max(peak[kind], running[kind])
+        time.sleep(0.05)
+        with lock:
+            running[kind] -= 1
+        return job
+
+    jobs = [f"{kind}-{n}" for n in range(4) for kind in ("busy", "lane")]
+    done = run_all(jobs, work, parallel=1, beside=lambda j: j.startswith("lane"), beside_parallel=2)
+    assert sorted(d.result or "" for d in done) == sorted(jobs)
+    assert peak == {"busy": 1, "lane": 2}
+    with pytest.raises(ValueError, match="at least 1"):
+        run_all(jobs, work, parallel=1, beside_parallel=0)
+
+
+def test_the_faithful_runs_go_first_and_alone() -> None:
+    faults = select_faults(["webhook-late", "load-slow-reads"])
+    first, rest = phases(plan_jobs(SelftestOptions(faults=faults)))
+    assert {(j.kind, j.fault) for j in first} == {(CONTRACTS, None), (LOAD, None)}
+    assert all(j.fault is not None or j.kind == PLAIN for j in rest)
 
 
 def test_only_the_measured_slow_jobs_wait() -> None:

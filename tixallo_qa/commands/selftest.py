@@ -55,9 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     how.add_argument("--jobs", type=_positive_int, default=2, help="faults run at once (default 2)")
     how.add_argument(
         "--load-jobs",
-        type=_positive_int,
-        default=2,
-        help="load runs at once beside --jobs (default 2; each is paced, about half a core)",
+        type=int,
+        default=0,
+        help="load runs at once in a lane beside --jobs (default 0: they take the --jobs slots; "
+        "a busier machine makes their latency gates noisier)",
     )
     how.add_argument(
         "--every-check",
@@ -125,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         faults=faults,
         budgets=budgets,
         jobs=args.jobs,
-        load_jobs=args.load_jobs,
+        load_jobs=max(0, args.load_jobs),
         plain=not args.no_plain,
         min_kill_rate=args.min_kill_rate,
         report_root=Path(args.report_dir),

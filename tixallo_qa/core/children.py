@@ -4,7 +4,9 @@ Every server the project starts (the reference deployment, the sink, the benchma
 every locust run is a child made here. A server writes a JSON ready file once it listens (with
 its port); the parent waits for that file with a deadline, never a blind sleep. Stopping is
 always the same: SIGINT (each child shuts down cleanly on it), then SIGKILL after a deadline.
-Secrets reach a child through its environment, never its command line.
+Secrets reach a child through its environment, never its command line. Inside
+``core.forks.forking`` the chosen modules' children are forked from a server that imported
+their dependencies once (the selftest starts hundreds); everything here behaves the same.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tixallo_qa.core import forks
+
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
 _POLL = 0.02
@@ -34,7 +38,7 @@ class Child:
     """A running child process, its log file and what its ready file said."""
 
     name: str
-    process: subprocess.Popen[bytes] = field(repr=False)
+    process: subprocess.Popen[bytes] | forks.Forked = field(repr=False)
     log_path: Path
     argv: tuple[str, ...] = field(repr=False, default=())
     info: dict[str, Any] = field(default_factory=dict)
@@ -112,14 +116,15 @@ def start(
     if ready:
         ready_path.unlink(missing_ok=True)
         command += ["--ready-file", str(ready_path)]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
-            cwd=str(cwd or workdir),
-        )
+    environ = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
+    process: subprocess.Popen[bytes] | forks.Forked
+    if forks.can_fork(command):
+        process = forks.popen(command, env=environ, cwd=cwd or workdir, log=log_path)
+    else:
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env=environ, cwd=str(cwd or workdir)
+            )
     child = Child(name, process, log_path, tuple(argv))
     if not ready:
         return child
@@ -138,3 +143,46 @@ def start(
         time.sleep(_POLL)
     child.stop()
     raise ChildError(f"the {name} was not ready within {timeout:.0f} s:\n{child.log_tail()}")
+
+
+def run(
+    command: Sequence[str],
+    *,
+    cwd: Path | str,
+    env: Mapping[str, str],
+    capture: bool,
+    timeout: float | None,
+) -> subprocess.CompletedProcess[bytes]:
+    """``subprocess.run(command)`` (stdout and stderr together when ``capture``), forked when it can be.
+
+    Raises ``subprocess.TimeoutExpired`` (with the output so far) past ``timeout``, having
+    stopped the child, as ``subprocess.run`` does.
+    """
+    if not forks.can_fork(command):
+        return subprocess.run(
+            command,
+            cwd=str(cwd),
+            env=dict(env),
+            stdout=subprocess.PIPE if capture else None,
+            stderr=subprocess.STDOUT if capture else None,
+            timeout=timeout,
+            check=False,
+        )
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="tixallo-child-") as tmp:
+        log = Path(tmp) / "output.log" if capture else None
+        process = forks.popen(command, env=env, cwd=cwd, log=log)
+        try:
+            code = process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            Child("child", process, log or Path(tmp) / "none").stop()
+            raise subprocess.TimeoutExpired(
+                list(command), timeout or 0.0, output=log.read_bytes() if log else None
+            ) from None
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        output = log.read_bytes() if log else None
+    return subprocess.CompletedProcess(list(command), code, output)

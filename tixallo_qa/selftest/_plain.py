@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tixallo_qa.core import children, forks
 from tixallo_qa.core.redact import Redactor
 from tixallo_qa.core.settings import Settings
 from tixallo_qa.core.spec import spec_path
@@ -46,10 +47,16 @@ def st_executable() -> str:
     return str(here) if here.exists() else (shutil.which("st") or "st")
 
 
+# ``st`` is this module's console script: the same program, and one a fork server can start.
+ST_MODULE = "schemathesis.cli"
+
+
 def st_command(base_url: str, budgets: Budgets, config: Path, report: Path) -> list[str]:
     """The plain run's command line: no secret on it (the key comes from the config file)."""
+    st = [sys.executable, "-m", ST_MODULE]
+    program = st if forks.can_fork(st) else [st_executable()]
     return [
-        st_executable(), "--config-file", str(config), "--no-color",
+        *program, "--config-file", str(config), "--no-color",
         "run", str(spec_path()), "--url", base_url,
         "--checks", "all", "--phases", PHASES,
         "--max-examples", str(budgets.plain_max_examples),
@@ -116,16 +123,15 @@ def run_plain(
     env = {**os.environ, KEY_VARIABLE: key}
     started = time.monotonic()
     try:
-        completed = subprocess.run(
+        completed = children.run(
             st_command(base_url, budgets, config, report),
-            cwd=str(workdir),  # st's own files (and any .hypothesis) stay out of the project
+            cwd=workdir,  # st's own files (and any .hypothesis) stay out of the project
             env=env,
-            capture_output=True,
-            text=True,
+            capture=True,
             timeout=budgets.plain_timeout,
-            check=False,
         )
-        output, code = completed.stdout + completed.stderr, completed.returncode
+        output = (completed.stdout or b"").decode("utf-8", "replace")
+        code = completed.returncode
     except subprocess.TimeoutExpired as exc:
         raw = exc.stdout or ""
         partial = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
@@ -176,6 +182,7 @@ def run_plain_against(
         faults=faults,
         pool_size=1,
         rate_limit=rate_limit,
+        sink="off",  # plain st never looks at webhooks
         webhook_retries=budgets.webhook_retries,
     ) as running:
         settings = running.settings
