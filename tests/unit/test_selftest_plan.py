@@ -100,46 +100,39 @@ def test_runs_in_parallel_and_reports_failures() -> None:
         run_all([1], work, parallel=0)
 
 
-def test_waiting_jobs_run_beside_the_slots() -> None:
-    running = {"busy": 0, "idle": 0}
-    peak = {"busy": 0, "idle": 0}
-    lock = threading.Lock()
+class PeakCounter:
+    """A job body that counts how many jobs of each kind (the name before '-') ran at once."""
 
-    def work(job: str) -> str:
+    def __init__(self) -> None:
+        self.running: dict[str, int] = {}
+        self.peak: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, job: str) -> str:
         kind = job.split("-")[0]
-        with lock:
-            running[kind] += 1
-            peak[kind] = max(peak[kind], running[kind])
+        with self.lock:
+            self.running[kind] = self.running.get(kind, 0) + 1
+            self.peak[kind] = max(self.peak.get(kind, 0), self.running[kind])
         time.sleep(0.05)
-        with lock:
-            running[kind] -= 1
+        with self.lock:
+            self.running[kind] -= 1
         return job
 
+
+def test_waiting_jobs_run_beside_the_slots() -> None:
+    work = PeakCounter()
     jobs = ["busy-1", "idle-1", "busy-2", "idle-2", "busy-3"]
     done = run_all(jobs, work, parallel=1, waits=lambda j: j.startswith("idle"))
     assert sorted(d.result or "" for d in done) == sorted(jobs)
-    assert peak == {"busy": 1, "idle": 2}
+    assert work.peak == {"busy": 1, "idle": 2}
 
 
 def test_a_lane_runs_its_jobs_beside_the_slots_at_its_own_width() -> None:
-    running = {"busy": 0, "lane": 0}
-    peak = {"busy": 0, "lane": 0}
-    lock = threading.Lock()
-
-    def work(job: str) -> str:
-        kind = job.split("-")[0]
-        with lock:
-            running[kind] += 1
-            peak[kind] = max(peak[kind], running[kind])
-        time.sleep(0.05)
-        with lock:
-            running[kind] -= 1
-        return job
-
+    work = PeakCounter()
     jobs = [f"{kind}-{n}" for n in range(4) for kind in ("busy", "lane")]
     done = run_all(jobs, work, parallel=1, beside=lambda j: j.startswith("lane"), beside_parallel=2)
     assert sorted(d.result or "" for d in done) == sorted(jobs)
-    assert peak == {"busy": 1, "lane": 2}
+    assert work.peak == {"busy": 1, "lane": 2}
     with pytest.raises(ValueError, match="at least 1"):
         run_all(jobs, work, parallel=1, beside_parallel=0)
 
