@@ -161,6 +161,8 @@ def test_command_line_defaults_and_refusals() -> None:
     assert (args.jobs, args.min_kill_rate, args.quick, args.no_plain) == (2, 0.95, False, False)
     args = parser.parse_args(["--quick", "--jobs", "3", "--faults", "a,b", "--family", "load"])
     assert (args.quick, args.jobs, args.faults, args.family) == (True, 3, "a,b", "load")
-    for bad in (["--jobs", "0"], ["--min-kill-rate", "1.5"], ["--load-seconds", "-1"]):
+    assert (args.load_jobs, args.every_check) == (0, False)
+    bad_ones = (["--jobs", "0"], ["--min-kill-rate", "1.5"], ["--load-seconds", "-1"])
+    for bad in (*bad_ones, ["--load-jobs", "-1"]):
         with pytest.raises(SystemExit):
             parser.parse_args(bad)

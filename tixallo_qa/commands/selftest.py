@@ -16,14 +16,22 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _positive_int(text: str) -> int:
+def _whole(text: str, least: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"{value} must be at least {least}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _whole(text, 1)
+
+
+def _count(text: str) -> int:
+    return _whole(text, 0)
 
 
 def _seconds(text: str) -> float:
@@ -55,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     how.add_argument("--jobs", type=_positive_int, default=2, help="faults run at once (default 2)")
     how.add_argument(
         "--load-jobs",
-        type=int,
+        type=_count,
         default=0,
         help="load runs at once in a lane beside --jobs (default 0: they take the --jobs slots; "
         "a busier machine makes their latency gates noisier)",
@@ -126,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
         faults=faults,
         budgets=budgets,
         jobs=args.jobs,
-        load_jobs=max(0, args.load_jobs),
+        load_jobs=args.load_jobs,
         plain=not args.no_plain,
         min_kill_rate=args.min_kill_rate,
         report_root=Path(args.report_dir),
