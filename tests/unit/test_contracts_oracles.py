@@ -94,13 +94,9 @@ class Run:
 
     # -- a faithful deployment's answers -------------------------------------------------------
 
-    def create(self, number: int, *, identity: str = "main", **fields: Any) -> dict[str, Any]:
-        sent = {
-            "subject": fields.pop("subject", f"subject {number}"),
-            "description": "the description",
-            "customer_email": fields.pop("customer_email", f"c{number}@example.com"),
-        }
-        ticket = {
+    def ticket(self, number: int, sent: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        """What a faithful deployment answers to the create request ``sent``."""
+        return {
             "id": str(uuid.uuid4()),
             "ticket_number": number,
             "subject": sent["subject"],
@@ -110,10 +106,28 @@ class Run:
             "source": "api",
             "created_at": self.stamp(1.0),
             "updated_at": self.stamp(1.0),
-            "customer_id": fields.pop("customer_id", str(uuid.uuid4())),
+            "customer_id": str(uuid.uuid4()),
+            **fields,
         }
-        ticket.update(fields)
-        self.send("POST", "/tickets", 201, {"data": ticket}, identity=identity, request=sent)
+
+    def create(
+        self, number: int, *, identity: str = "main", overlap: bool = False, **fields: Any
+    ) -> dict[str, Any]:
+        sent = {
+            "subject": fields.pop("subject", f"subject {number}"),
+            "description": "the description",
+            "customer_email": fields.pop("customer_email", f"c{number}@example.com"),
+        }
+        ticket = self.ticket(number, sent, **fields)
+        self.send(
+            "POST",
+            "/tickets",
+            201,
+            {"data": ticket},
+            identity=identity,
+            request=sent,
+            overlap=overlap,
+        )
         ticket["_sent"] = sent
         return ticket
 
@@ -405,21 +419,8 @@ def test_concurrent_creates_may_be_numbered_in_any_order() -> None:
     run = Run()
     run.create(7)
     run.now += 1
-    sent = {"subject": "s", "description": "d", "customer_email": "x@example.com"}
     for number in (9, 8):  # two requests in flight at once
-        data = {
-            "id": str(uuid.uuid4()),
-            "ticket_number": number,
-            "subject": "s",
-            "description": "d",
-            "status": "new",
-            "priority": "medium",
-            "source": "api",
-            "created_at": run.stamp(),
-            "updated_at": run.stamp(),
-            "customer_id": "c",
-        }
-        run.send("POST", "/tickets", 201, {"data": data}, request=sent, overlap=True)
+        run.create(number, overlap=True)
     assert run.names() == []
 
 
@@ -462,23 +463,11 @@ def test_updated_at_changes_only_when_a_message_was_posted_and_never_goes_back()
 def test_the_create_answer_holds_what_was_sent_when_that_is_plain_text() -> None:
     run = Run()
     sent = {"subject": "  padded  ", "description": "d", "customer_email": "a@example.com"}
-    data = {
-        "id": str(uuid.uuid4()),
-        "ticket_number": 1,
-        "subject": "padded",
-        "description": "d",
-        "status": "new",
-        "priority": "medium",
-        "source": "api",
-        "created_at": run.stamp(1),
-        "updated_at": run.stamp(1),
-        "customer_id": "c",
-    }
-    run.send("POST", "/tickets", 201, {"data": data}, request=sent)
+    run.send("POST", "/tickets", 201, {"data": run.ticket(1, sent, subject="padded")}, request=sent)
     assert "create answer's subject" in run.oracles.violations(o.SAME_FIELDS)[0].what
     run = Run()
     odd = {**sent, "subject": "e\u0301 \x00"}  # not NFC, a control character: stores may differ
-    run.send("POST", "/tickets", 201, {"data": {**data, "subject": "é"}}, request=odd)
+    run.send("POST", "/tickets", 201, {"data": run.ticket(1, odd, subject="é")}, request=odd)
     assert run.names() == []
 
 
