@@ -502,9 +502,8 @@ def test_lists_hold_at_most_their_limit_and_no_merged_ticket() -> None:
     tickets = [run.create(n) for n in (1, 2, 3)]
     newest = list(reversed(tickets))
     run.listing(newest, "?limit=3")
-    run.listing(
-        newest[:2], "?limit=5abc"
-    )  # a lenient limit: judged elsewhere, only the maximum here
+    # A lenient limit: judged elsewhere, only the maximum here.
+    run.listing(newest[:2], "?limit=5abc")
     assert run.names() == []
     run.listing(newest, "?limit=2")
     run.listing([{**newest[0], "id": merged}], "?limit=1")
