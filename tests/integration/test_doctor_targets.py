@@ -118,9 +118,8 @@ def test_other_key_of_the_same_workspace_is_caught(target: Target) -> None:
     keys = target.settings.api_keys
     report = diagnose(target.settings.replace(api_keys=keys[:1], other_api_key=keys[1]))
     [problem] = report.problems
-    assert (
-        problem.area == "workspace" and "set it to a key of a second workspace" in problem.message
-    )
+    assert problem.area == "workspace"
+    assert "set it to a key of a second workspace" in problem.message
 
 
 def test_wrong_webhook_secret_is_one_line_with_its_fix(
