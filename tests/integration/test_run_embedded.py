@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -17,14 +16,6 @@ from tixallo_qa.core.settings import Settings
 from tixallo_qa.target import Target
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in list(os.environ):
-        if name.startswith("TIXALLO_"):
-            monkeypatch.delenv(name)
-    return monkeypatch
 
 
 def test_run_embedded_passes_and_writes_a_clean_report(

@@ -105,12 +105,8 @@ def test_5000_concurrent_deliveries_are_all_recorded(sink_process: SinkProcess) 
     )
     assert statuses == [200] * 5000
     stats = sink_process.client.stats()
-    assert (stats["total"], stats["by_verdict"], stats["double_fires"], stats["retries"]) == (
-        5000,
-        {"valid": 5000},
-        0,
-        0,
-    )
+    assert (stats["total"], stats["double_fires"], stats["retries"]) == (5000, 0, 0)
+    assert stats["by_verdict"] == {"valid": 5000}
     recorded = {e.ticket_id for e in sink_process.client.events("ticket.created", limit=10_000)}
     assert recorded == {p["ticket_id"] for p in payloads}
 
