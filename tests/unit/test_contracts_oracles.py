@@ -140,13 +140,8 @@ class Run:
         }
         data["messages"] = messages
         data.update(over)
-        self.send(
-            "GET",
-            f"/tickets/{ticket['id']}",
-            200,
-            {"data": data},
-            identity=over.pop("identity", "main"),
-        )
+        path = f"/tickets/{ticket['id']}"
+        self.send("GET", path, 200, {"data": data}, identity=over.pop("identity", "main"))
 
     def post(self, ticket: dict[str, Any], text: str = "hello", **over: Any) -> dict[str, Any]:
         message = {
@@ -156,13 +151,8 @@ class Run:
             "created_at": self.stamp(1.0),
         }
         answer = {**message, **over}
-        self.send(
-            "POST",
-            f"/tickets/{ticket['id']}/messages",
-            201,
-            {"data": answer},
-            request={"body": text},
-        )
+        path = f"/tickets/{ticket['id']}/messages"
+        self.send("POST", path, 201, {"data": answer}, request={"body": text})
         ticket["updated_at"] = message["created_at"]
         return message
 
@@ -226,26 +216,14 @@ def test_a_faithful_conversation_on_every_channel_is_clean() -> None:
 def test_marker_is_caught_on_every_channel(where: str) -> None:
     run = Run()
     ticket = run.create(1)
+    path = f"/tickets/{ticket['id']}"
     if where == "body":
         run.detail(ticket, [], description=f"notes: {MARKER}")
     elif where == "error body":
-        run.send(
-            "POST",
-            f"/tickets/{ticket['id']}/messages",
-            400,
-            {
-                "error": "Invalid input",
-                "details": {"fieldErrors": {"body": [MARKER]}, "formErrors": []},
-            },
-        )
+        details = {"fieldErrors": {"body": [MARKER]}, "formErrors": []}
+        run.send("POST", f"{path}/messages", 400, {"error": "Invalid input", "details": details})
     elif where == "header":
-        run.send(
-            "GET",
-            f"/tickets/{ticket['id']}",
-            404,
-            {"error": "Not found"},
-            headers={"X-Notes": MARKER},
-        )
+        run.send("GET", path, 404, {"error": "Not found"}, headers={"X-Notes": MARKER})
     elif where == "escaped body":
         escaped = "".join(f"\\u{ord(c):04x}" for c in MARKER)
         run.send("GET", "/nowhere", 404, raw=('{"error": "' + escaped + '"}').encode())

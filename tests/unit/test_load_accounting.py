@@ -78,13 +78,8 @@ def test_a_record_reported_twice_is_one_action_and_early_deliveries_count_as_zer
 
 
 def test_deliveries_without_ids_cannot_be_retries() -> None:
-    result = join(
-        [_ticket("t1")],
-        [
-            _event("ticket.created", "t1", delivery=None),
-            _event("ticket.created", "t1", delivery=None),
-        ],
-    )
+    twice = [_event("ticket.created", "t1", delivery=None) for _ in range(2)]
+    result = join([_ticket("t1")], twice)
     assert result.double_fires == 1
 
 

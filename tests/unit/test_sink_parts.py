@@ -152,16 +152,10 @@ def _client(events: list[dict[str, object]]) -> SinkClient:
         if request.url.path == "/_sink/wait":
             return httpx.Response(200, json={"events": [], "satisfied": False, "count": 1})
         if request.url.path == "/_sink/events":
-            params = dict(request.url.params)
-            found = [
-                e
-                for e in events
-                if all(
-                    str(e.get(k)) == v
-                    for k, v in params.items()
-                    if k in ("event_type", "ticket_id")
-                )
-            ]
+            wanted = {
+                k: v for k, v in request.url.params.items() if k in ("event_type", "ticket_id")
+            }
+            found = [e for e in events if all(str(e.get(k)) == v for k, v in wanted.items())]
             return httpx.Response(200, json={"events": found, "last_seq": 3, "generation": 0})
         if request.url.path == "/_sink/stats":
             return httpx.Response(200, json={"total": len(events)})
