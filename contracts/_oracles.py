@@ -104,9 +104,8 @@ class Source:
     """Where something was seen: one exchange of the suite, or one delivery the sink recorded."""
 
     label: str
-    channel: (
-        str  # "getTicket 200", "webhook ticket.created": one path or channel, for de-duplication
-    )
+    # "getTicket 200", "webhook ticket.created": one path or channel, for de-duplication.
+    channel: str
     exchange: Exchange | None = None
     event: Any = None  # webhook_sink.client.Event
     start: float = 0.0  # wall clock: request sent, or delivery received
@@ -181,9 +180,8 @@ class _Ticket:
 @dataclass
 class _Message:
     fields: dict[str, _Value] = field(default_factory=dict)
-    posted: Source | None = (
-        None  # the API request that created it (the ticket's, for the description)
-    )
+    # The API request that created it (the ticket's, for the description).
+    posted: Source | None = None
     span: tuple[float, float] | None = None
 
 
@@ -247,9 +245,8 @@ class Oracles:
         self._merged = merged_ticket_id.lower() if merged_ticket_id else None
         self._tolerance = tolerance
         self._shared = shared_webhooks
-        self._routes = [
-            (self._pattern(op["path"]), op) for op in _spec.operations()
-        ]  # what each request was, read from the spec
+        # What each request was, read from the spec.
+        self._routes = [(self._pattern(op["path"]), op) for op in _spec.operations()]
         limit = _spec.limit()
         self._limit = (int(limit["minimum"]), int(limit["maximum"]), int(limit["default"]))
         request = _spec.request_properties("CreateTicketRequest")

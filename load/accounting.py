@@ -82,9 +82,8 @@ class Accounting:
     """The join's result, per event type and in total."""
 
     by_type: dict[str, EventTypeAccount]
-    unexpected: int = (
-        0  # accepted deliveries about ids this run did not create (or did not see acknowledged)
-    )
+    # Accepted deliveries about ids this run did not create (or did not see acknowledged).
+    unexpected: int = 0
     rejected: int = 0  # deliveries the sink refused (bad signature, stale, malformed)
     late_after_ms: float | None = None
 

@@ -61,9 +61,8 @@ class IntegrityResult:
     lost_messages: list[str] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)  # one line per problem
     order: list[str] = field(default_factory=list)
-    ordered_pairs: int = (
-        0  # message pairs whose order is defined (one acknowledged before the other was sent)
-    )
+    # Message pairs whose order is defined (one acknowledged before the other was sent).
+    ordered_pairs: int = 0
     unread: int = 0
     unread_reason: str = ""
 

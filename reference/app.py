@@ -476,9 +476,8 @@ class Api:
             row, fields["body"], copies=await self._webhook_copies(), backdate=backdate
         )
         if lose and crowd > f.param("load-lost-message-under-concurrency", 2):
-            self.store.forget_message(
-                message["id"]
-            )  # a lost update: acknowledged, then overwritten
+            # A lost update: acknowledged, then overwritten.
+            self.store.forget_message(message["id"])
         self.dispatcher.wake()
         return JSONResponse({"data": self.tickets.message_json(message)}, status_code=201)
 

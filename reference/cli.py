@@ -267,14 +267,14 @@ def _project_settings(args: argparse.Namespace) -> dict[str, str]:
     return settings
 
 
-def _sink_url(url: str | None) -> SinkUrl | None:
+def _sink_url(url: str | None, path: str = DEFAULT_SINK_PATH) -> SinkUrl | None:
     """``--sink-url`` as the sink's root or its full delivery URL; says which on stderr."""
     if not url:
         return None
     from tixallo_qa.core import sinkurl
 
     try:
-        parsed = sinkurl.parse(url, DEFAULT_SINK_PATH)
+        parsed = sinkurl.parse(url, path)
     except ValueError as exc:
         raise ConfigError(f"--sink-url {exc}") from None
     print(parsed.explain(), file=sys.stderr, flush=True)
@@ -286,15 +286,7 @@ def _seed(args: argparse.Namespace) -> int:
 
     if args.db != ":memory:":
         Path(args.db).parent.mkdir(parents=True, exist_ok=True)
-    from tixallo_qa.core import sinkurl
-
-    sink: SinkUrl | None = None
-    if args.sink_url:
-        try:
-            sink = sinkurl.parse(args.sink_url, args.webhook_path)
-        except ValueError as exc:
-            raise ConfigError(f"--sink-url {exc}") from None
-        print(sink.explain(), file=sys.stderr)
+    sink = _sink_url(args.sink_url, args.webhook_path)
     settings = seed(
         args.db,
         sink_url=sink.root if sink else None,

@@ -165,24 +165,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _settings.add_arguments(parser)
     group = parser.add_argument_group("webhook sink")
     # Short aliases of --sink-host/--sink-port/--sink-path/--webhook-scheme (same destination).
-    group.add_argument(
-        "--host", dest="setting_sink_host", metavar="HOST", help="alias of --sink-host"
-    )
-    group.add_argument(
-        "--port",
-        dest="setting_sink_port",
-        metavar="PORT",
-        help="alias of --sink-port (0 = a free port)",
-    )
-    group.add_argument(
-        "--path", dest="setting_sink_path", metavar="PATH", help="alias of --sink-path"
-    )
-    group.add_argument(
-        "--scheme",
-        dest="setting_webhook_scheme",
-        metavar="SCHEME",
-        help="alias of --webhook-scheme",
-    )
+    for alias, setting, note in (
+        ("host", "sink_host", ""),
+        ("port", "sink_port", " (0 = a free port)"),
+        ("path", "sink_path", ""),
+        ("scheme", "webhook_scheme", ""),
+    ):
+        flag = "--" + setting.replace("_", "-")
+        group.add_argument(
+            f"--{alias}",
+            dest=f"setting_{setting}",
+            metavar=alias.upper(),
+            help=f"alias of {flag}{note}",
+        )
     group.add_argument(
         "--db",
         metavar="PATH",

@@ -30,19 +30,11 @@ def test_valid_delivery_is_accepted_and_recorded(webhook_sink: SinkFixture) -> N
     [event] = webhook_sink.client.wait_for(
         "ticket.created", ticket_id=payload["ticket_id"], timeout=5
     )
-    assert (event.verdict, event.status, event.delivery_id, event.ticket_id) == (
-        "valid",
-        200,
-        "d-1",
-        payload["ticket_id"],
-    )
+    assert (event.verdict, event.status, event.delivery_id) == ("valid", 200, "d-1")
+    assert event.ticket_id == payload["ticket_id"]
     assert event.payload == payload and json.loads(event.body) == payload
-    assert (
-        event.schema_errors == ()
-        and not event.retry
-        and not event.double_fire
-        and not event.injected
-    )
+    assert event.schema_errors == ()
+    assert not (event.retry or event.double_fire or event.injected)
     assert event.received_at == pytest.approx(time.time(), abs=60)
     assert event.headers["x-tixallo-signature"] == "<redacted>"
     assert event.headers["x-tixallo-event"] == "ticket.created"
@@ -114,11 +106,8 @@ def test_malformed_json_is_400(webhook_sink: SinkFixture) -> None:
     )
     assert (response.status_code, response.json()["verdict"]) == (400, "malformed_json")
     [event] = webhook_sink.client.events()
-    assert (
-        event.payload is None
-        and event.body == '{"event_type": "ticket.created", '
-        and event.event_type == "ticket.created"
-    )
+    assert event.payload is None and event.body == '{"event_type": "ticket.created", '
+    assert event.event_type == "ticket.created"
 
 
 def test_oversize_body_by_content_length_is_413(webhook_sink: SinkFixture) -> None:
@@ -169,9 +158,7 @@ def test_retry_and_double_fire(webhook_sink: SinkFixture) -> None:
     message = message_created(ticket_id=ticket["ticket_id"])
     webhook_sink.deliver(ticket, delivery_id="a")
     webhook_sink.deliver(ticket, delivery_id="a")  # the same delivery again: a retry
-    webhook_sink.deliver(
-        ticket, delivery_id="b"
-    )  # the same ticket, a new delivery id: a double fire
+    webhook_sink.deliver(ticket, delivery_id="b")  # the same ticket, a new id: a double fire
     webhook_sink.deliver(message, delivery_id="c")  # same ticket, other logical event: neither
     events = webhook_sink.client.events()
     assert [(e.delivery_id, e.retry, e.double_fire) for e in events] == [
@@ -249,9 +236,8 @@ def test_wait_for_timeout_message_lists_closest_events(webhook_sink: SinkFixture
     assert lines[0].startswith("expected 1 x ticket.created with ticket_id=")
     assert lines[0].endswith("within 0.3 s; 0 matched")
     assert lines[1] == "closest recorded events:"
-    assert "verdict=bad_signature" in lines[2] and lines[2].endswith(
-        "differs: verdict='bad_signature'"
-    )
+    assert "verdict=bad_signature" in lines[2]
+    assert lines[2].endswith("differs: verdict='bad_signature'")
     assert "ticket.message.created" in lines[3]
 
 
@@ -275,15 +261,8 @@ def test_marks_give_lag_whichever_comes_first(webhook_sink: SinkFixture) -> None
     webhook_sink.deliver(late)
     [received] = client.events(message_id=late["message_id"])
     assert received.lag is None
-    client.mark_many(
-        [
-            {
-                "event_type": "ticket.message.created",
-                "message_id": late["message_id"],
-                "action_at": received.received_at - 0.25,
-            }
-        ]
-    )
+    late_mark = {"event_type": "ticket.message.created", "message_id": late["message_id"]}
+    client.mark_many([{**late_mark, "action_at": received.received_at - 0.25}])
     [event] = client.events(message_id=late["message_id"])
     assert event.lag == pytest.approx(0.25)
     [first] = client.events(ticket_id=early["ticket_id"], event_type="ticket.created")
@@ -297,16 +276,8 @@ def test_unmatched_marks_are_lost_events(webhook_sink: SinkFixture) -> None:
     arrived, lost = ticket_created(), ticket_created()
     client.mark_many(
         [
-            {
-                "event_type": "ticket.created",
-                "ticket_id": arrived["ticket_id"],
-                "action_at": time.time(),
-            },
-            {
-                "event_type": "ticket.created",
-                "ticket_id": lost["ticket_id"],
-                "action_at": time.time(),
-            },
+            {"event_type": "ticket.created", "ticket_id": t["ticket_id"], "action_at": time.time()}
+            for t in (arrived, lost)
         ]
     )
     webhook_sink.deliver(arrived)
@@ -373,22 +344,13 @@ def test_clear_forgets_records_but_not_seq(webhook_sink: SinkFixture) -> None:
 
 
 def test_query_api_is_apart_from_deliveries(webhook_sink: SinkFixture) -> None:
-    http, auth = webhook_sink.http, webhook_sink.auth()
+    http, auth, url = webhook_sink.http, webhook_sink.auth(), webhook_sink.url
     assert http.get(webhook_sink.webhook_url).status_code == 405
-    assert (
-        http.get(webhook_sink.url + "/_sink/health", headers=auth).json()["webhook_path"]
-        == "/webhooks/tixallo"
-    )
-    assert (
-        http.get(
-            webhook_sink.url + "/_sink/events", params={"limit": "x"}, headers=auth
-        ).status_code
-        == 400
-    )
-    assert (
-        http.post(webhook_sink.url + "/elsewhere", content=b"{}", headers=auth).status_code == 404
-    )
-    assert "Tixallo webhook sink" in http.get(webhook_sink.url + "/", headers=auth).text
+    health = http.get(url + "/_sink/health", headers=auth).json()
+    assert health["webhook_path"] == "/webhooks/tixallo"
+    assert http.get(url + "/_sink/events", params={"limit": "x"}, headers=auth).status_code == 400
+    assert http.post(url + "/elsewhere", content=b"{}", headers=auth).status_code == 404
+    assert "Tixallo webhook sink" in http.get(url + "/", headers=auth).text
     assert webhook_sink.client.stats()["total"] == 0
 
 
@@ -404,11 +366,8 @@ def test_other_schemes_over_http(scheme: str) -> None:
         expected_bad = 200 if scheme == "none" else 401
         assert sink.deliver(payload, secret="wrong").status_code == expected_bad
         events = sink.client.events()
-        assert (
-            events[0].verdict == "valid"
-            and events[0].delivery_id == delivery_id
-            and events[1].retry
-        )
+        assert (events[0].verdict, events[0].delivery_id) == ("valid", delivery_id)
+        assert events[1].retry
         if scheme == "standard":
             stale = sink.deliver(payload, timestamp=int(time.time()) + 900)
             assert stale.json()["verdict"] == "stale_timestamp"

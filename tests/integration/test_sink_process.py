@@ -105,12 +105,8 @@ def test_5000_concurrent_deliveries_are_all_recorded(sink_process: SinkProcess) 
     )
     assert statuses == [200] * 5000
     stats = sink_process.client.stats()
-    assert (stats["total"], stats["by_verdict"], stats["double_fires"], stats["retries"]) == (
-        5000,
-        {"valid": 5000},
-        0,
-        0,
-    )
+    assert (stats["total"], stats["double_fires"], stats["retries"]) == (5000, 0, 0)
+    assert stats["by_verdict"] == {"valid": 5000}
     recorded = {e.ticket_id for e in sink_process.client.events("ticket.created", limit=10_000)}
     assert recorded == {p["ticket_id"] for p in payloads}
 
@@ -125,9 +121,8 @@ def test_restart_keeps_records(tmp_path: Path, sig: int) -> None:
             for p in payloads:
                 body = encode(p)
                 headers = sign_headers(SIGNING, body, delivery_id=f"d-{p['ticket_id']}")
-                assert (
-                    http.post(first.webhook_url, content=body, headers=headers).status_code == 200
-                )
+                answer = http.post(first.webhook_url, content=body, headers=headers)
+                assert answer.status_code == 200
         first.client.mark(
             "ticket.created", ticket_id=payloads[0]["ticket_id"], action_at=time.time() - 1
         )
@@ -142,14 +137,10 @@ def test_restart_keeps_records(tmp_path: Path, sig: int) -> None:
         # What the sink knew survives too: the same delivery id again is still a retry.
         body = encode(payloads[0])
         headers = sign_headers(SIGNING, body, delivery_id=f"d-{payloads[0]['ticket_id']}")
-        assert (
-            httpx.post(
-                second.webhook_url, content=body, headers=headers, trust_env=False
-            ).status_code
-            == 200
-        )
-        assert second.client.events(order="desc", limit=1)[0].retry
-        assert second.client.events(order="desc", limit=1)[0].seq == events[-1].seq + 1
+        answer = httpx.post(second.webhook_url, content=body, headers=headers, trust_env=False)
+        assert answer.status_code == 200
+        [last] = second.client.events(order="desc", limit=1)
+        assert last.retry and last.seq == events[-1].seq + 1
     finally:
         second.stop()
 

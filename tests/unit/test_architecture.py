@@ -59,12 +59,8 @@ def _violations(files: list[Path], allowed: Callable[[str], bool]) -> list[str]:
 
 def test_old_top_level_names_are_gone() -> None:
     """contracts, load, reference, webhook_sink are imported only as tixallo_qa.<name>."""
-    assert (
-        _violations(
-            _files("tixallo_qa", *MAPPED, "tests", "bench"), lambda n: not _within(n, *MAPPED)
-        )
-        == []
-    )
+    files = _files("tixallo_qa", *MAPPED, "tests", "bench")
+    assert _violations(files, lambda n: not _within(n, *MAPPED)) == []
 
 
 def test_foundation_imports_nothing_else_of_the_project() -> None:

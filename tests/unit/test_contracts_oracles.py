@@ -94,13 +94,9 @@ class Run:
 
     # -- a faithful deployment's answers -------------------------------------------------------
 
-    def create(self, number: int, *, identity: str = "main", **fields: Any) -> dict[str, Any]:
-        sent = {
-            "subject": fields.pop("subject", f"subject {number}"),
-            "description": "the description",
-            "customer_email": fields.pop("customer_email", f"c{number}@example.com"),
-        }
-        ticket = {
+    def ticket(self, number: int, sent: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        """What a faithful deployment answers to the create request ``sent``."""
+        return {
             "id": str(uuid.uuid4()),
             "ticket_number": number,
             "subject": sent["subject"],
@@ -110,10 +106,28 @@ class Run:
             "source": "api",
             "created_at": self.stamp(1.0),
             "updated_at": self.stamp(1.0),
-            "customer_id": fields.pop("customer_id", str(uuid.uuid4())),
+            "customer_id": str(uuid.uuid4()),
+            **fields,
         }
-        ticket.update(fields)
-        self.send("POST", "/tickets", 201, {"data": ticket}, identity=identity, request=sent)
+
+    def create(
+        self, number: int, *, identity: str = "main", overlap: bool = False, **fields: Any
+    ) -> dict[str, Any]:
+        sent = {
+            "subject": fields.pop("subject", f"subject {number}"),
+            "description": "the description",
+            "customer_email": fields.pop("customer_email", f"c{number}@example.com"),
+        }
+        ticket = self.ticket(number, sent, **fields)
+        self.send(
+            "POST",
+            "/tickets",
+            201,
+            {"data": ticket},
+            identity=identity,
+            request=sent,
+            overlap=overlap,
+        )
         ticket["_sent"] = sent
         return ticket
 
@@ -126,13 +140,8 @@ class Run:
         }
         data["messages"] = messages
         data.update(over)
-        self.send(
-            "GET",
-            f"/tickets/{ticket['id']}",
-            200,
-            {"data": data},
-            identity=over.pop("identity", "main"),
-        )
+        path = f"/tickets/{ticket['id']}"
+        self.send("GET", path, 200, {"data": data}, identity=over.pop("identity", "main"))
 
     def post(self, ticket: dict[str, Any], text: str = "hello", **over: Any) -> dict[str, Any]:
         message = {
@@ -142,13 +151,8 @@ class Run:
             "created_at": self.stamp(1.0),
         }
         answer = {**message, **over}
-        self.send(
-            "POST",
-            f"/tickets/{ticket['id']}/messages",
-            201,
-            {"data": answer},
-            request={"body": text},
-        )
+        path = f"/tickets/{ticket['id']}/messages"
+        self.send("POST", path, 201, {"data": answer}, request={"body": text})
         ticket["updated_at"] = message["created_at"]
         return message
 
@@ -212,26 +216,14 @@ def test_a_faithful_conversation_on_every_channel_is_clean() -> None:
 def test_marker_is_caught_on_every_channel(where: str) -> None:
     run = Run()
     ticket = run.create(1)
+    path = f"/tickets/{ticket['id']}"
     if where == "body":
         run.detail(ticket, [], description=f"notes: {MARKER}")
     elif where == "error body":
-        run.send(
-            "POST",
-            f"/tickets/{ticket['id']}/messages",
-            400,
-            {
-                "error": "Invalid input",
-                "details": {"fieldErrors": {"body": [MARKER]}, "formErrors": []},
-            },
-        )
+        details = {"fieldErrors": {"body": [MARKER]}, "formErrors": []}
+        run.send("POST", f"{path}/messages", 400, {"error": "Invalid input", "details": details})
     elif where == "header":
-        run.send(
-            "GET",
-            f"/tickets/{ticket['id']}",
-            404,
-            {"error": "Not found"},
-            headers={"X-Notes": MARKER},
-        )
+        run.send("GET", path, 404, {"error": "Not found"}, headers={"X-Notes": MARKER})
     elif where == "escaped body":
         escaped = "".join(f"\\u{ord(c):04x}" for c in MARKER)
         run.send("GET", "/nowhere", 404, raw=('{"error": "' + escaped + '"}').encode())
@@ -405,21 +397,8 @@ def test_concurrent_creates_may_be_numbered_in_any_order() -> None:
     run = Run()
     run.create(7)
     run.now += 1
-    sent = {"subject": "s", "description": "d", "customer_email": "x@example.com"}
     for number in (9, 8):  # two requests in flight at once
-        data = {
-            "id": str(uuid.uuid4()),
-            "ticket_number": number,
-            "subject": "s",
-            "description": "d",
-            "status": "new",
-            "priority": "medium",
-            "source": "api",
-            "created_at": run.stamp(),
-            "updated_at": run.stamp(),
-            "customer_id": "c",
-        }
-        run.send("POST", "/tickets", 201, {"data": data}, request=sent, overlap=True)
+        run.create(number, overlap=True)
     assert run.names() == []
 
 
@@ -462,23 +441,11 @@ def test_updated_at_changes_only_when_a_message_was_posted_and_never_goes_back()
 def test_the_create_answer_holds_what_was_sent_when_that_is_plain_text() -> None:
     run = Run()
     sent = {"subject": "  padded  ", "description": "d", "customer_email": "a@example.com"}
-    data = {
-        "id": str(uuid.uuid4()),
-        "ticket_number": 1,
-        "subject": "padded",
-        "description": "d",
-        "status": "new",
-        "priority": "medium",
-        "source": "api",
-        "created_at": run.stamp(1),
-        "updated_at": run.stamp(1),
-        "customer_id": "c",
-    }
-    run.send("POST", "/tickets", 201, {"data": data}, request=sent)
+    run.send("POST", "/tickets", 201, {"data": run.ticket(1, sent, subject="padded")}, request=sent)
     assert "create answer's subject" in run.oracles.violations(o.SAME_FIELDS)[0].what
     run = Run()
     odd = {**sent, "subject": "e\u0301 \x00"}  # not NFC, a control character: stores may differ
-    run.send("POST", "/tickets", 201, {"data": {**data, "subject": "é"}}, request=odd)
+    run.send("POST", "/tickets", 201, {"data": run.ticket(1, odd, subject="é")}, request=odd)
     assert run.names() == []
 
 
@@ -513,9 +480,8 @@ def test_lists_hold_at_most_their_limit_and_no_merged_ticket() -> None:
     tickets = [run.create(n) for n in (1, 2, 3)]
     newest = list(reversed(tickets))
     run.listing(newest, "?limit=3")
-    run.listing(
-        newest[:2], "?limit=5abc"
-    )  # a lenient limit: judged elsewhere, only the maximum here
+    # A lenient limit: judged elsewhere, only the maximum here.
+    run.listing(newest[:2], "?limit=5abc")
     assert run.names() == []
     run.listing(newest, "?limit=2")
     run.listing([{**newest[0], "id": merged}], "?limit=1")

@@ -76,10 +76,8 @@ def test_the_collector_counts_every_failure_and_keeps_the_first_sample() -> None
     assert sorted(batch["histograms"]["GET /tickets"]) == ["500", "501"]  # 2 s windows
     error = batch["errors"]["POST /tickets|HTTP 500"]
     assert error["count"] == 3 and error["sample"] == "curl 0" and error["last_at"] == 1002.0
-    assert batch["failures"] == {"POST /tickets": {"HTTP 500": 3}} and batch["inflight"] == {
-        "1": 1,
-        "2": 1,
-    }
+    assert batch["failures"] == {"POST /tickets": {"HTTP 500": 3}}
+    assert batch["inflight"] == {"1": 1, "2": 1}
     assert len(batch["error_events"]) == 3 and batch["span"] == [1001.0, 1003.5]
     again = c.take()
     assert c.empty(again) and c.in_flight == 1  # in flight carries over; the rest starts afresh

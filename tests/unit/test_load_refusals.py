@@ -59,10 +59,7 @@ def test_cli_refusals_exit_2_with_the_reason_and_no_key() -> None:
         [sys.executable, "-m", "tixallo_qa", "load", "--base-url", "http://127.0.0.1:9/api/v1", "--users", "50", "--no-webhooks"],
         capture_output=True, text=True, env=env, timeout=60,
     )  # fmt: skip
-    assert (
-        planned.returncode == 2
-        and "keys" in planned.stderr
-        and "--measure-limiter" in planned.stderr
-    )
+    assert planned.returncode == 2
+    assert "keys" in planned.stderr and "--measure-limiter" in planned.stderr
     for key in KEYS:
         assert key not in remote.stderr + remote.stdout + planned.stderr + planned.stdout

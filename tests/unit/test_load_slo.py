@@ -60,6 +60,10 @@ def _row(rows: list, slo: str):  # type: ignore[no-untyped-def]
     return next(r for r in rows if r.slo == slo)
 
 
+def _verdict(config: SloConfig, measurements: Measurements, slo: str) -> str:
+    return str(_row(evaluate(config, measurements), slo).verdict)
+
+
 def test_a_healthy_run_passes_every_gate() -> None:
     rows = evaluate(SloConfig(), _healthy())
     assert not breached(rows)
@@ -113,9 +117,7 @@ def test_every_gate_compares_the_exact_figure() -> None:
     assert _row(rows, "GET /tickets p99").verdict == PASS  # 800.0 <= 800
     assert exact_ms(301.0, 300) == "301.0 ms" and exact_ms(299.96, 300) == "300.0 ms"
     webhooks = WebhookFigures(50, 50, 0, 0, 1000.01, 20.0)
-    assert (
-        _row(evaluate(SloConfig(), _healthy(webhooks=webhooks)), "webhook lag p95").verdict == FAIL
-    )
+    assert _verdict(SloConfig(), _healthy(webhooks=webhooks), "webhook lag p95") == FAIL
 
 
 def test_errors_are_named_and_transport_failures_count_in_the_ratio() -> None:
@@ -138,15 +140,9 @@ def test_errors_are_named_and_transport_failures_count_in_the_ratio() -> None:
     assert row.verdict == FAIL and row.threshold == "<= 0 (loopback target)" and row.detail
     remote = evaluate(lenient, _healthy(failures=1, errors=reset))
     assert _row(remote, "transport failures").verdict == NA
-    assert (
-        _row(
-            evaluate(
-                lenient.replace(max_transport_failures=2), _healthy(errors=reset, loopback=True)
-            ),
-            "transport failures",
-        ).verdict
-        == PASS
-    )
+    two_allowed = lenient.replace(max_transport_failures=2)
+    on_loopback = _healthy(errors=reset, loopback=True)
+    assert _verdict(two_allowed, on_loopback, "transport failures") == PASS
 
 
 def test_burst_latency_is_shown_not_gated() -> None:
@@ -209,11 +205,8 @@ def test_thresholds_from_toml_and_json(tmp_path: Path) -> None:
         '[slo]\np95_ms = 100\nmax_webhook_lost = 2\n[slo.endpoints."GET /tickets"]\np99_ms = 250\n'
     )
     config = load_slo_file(toml)
-    assert (
-        config.p95_ms == 100
-        and config.max_webhook_lost == 2
-        and config.limits_for("GET /tickets") == (100, 250)
-    )
+    assert config.p95_ms == 100 and config.max_webhook_lost == 2
+    assert config.limits_for("GET /tickets") == (100, 250)
     js = tmp_path / "slo.json"
     js.write_text(json.dumps({"webhook_lag_p95_ms": 500, "integrity": False, "trend": False}))
     assert load_slo_file(js).webhook_lag_p95_ms == 500 and not load_slo_file(js).trend

@@ -22,14 +22,8 @@ def _parse(text: str) -> ET.Element:
 
 
 def test_line_chart_has_one_polyline_per_series_and_escapes_names() -> None:
-    root = _parse(
-        line_chart(
-            {"p50": [(0, 1), (1, 2)], "p99 <&>": [(0, 5), (1, 900)], "empty": []},
-            title="t",
-            x_label="s",
-            y_label="ms",
-        )
-    )
+    series = {"p50": [(0, 1), (1, 2)], "p99 <&>": [(0, 5), (1, 900)], "empty": []}
+    root = _parse(line_chart(series, title="t", x_label="s", y_label="ms"))
     assert len(root.findall(f"{SVG}polyline")) == 2
     assert any(t.text == "p99 <&>" for t in root.iter(f"{SVG}text"))
 

@@ -110,12 +110,8 @@ def test_everything_slowing_together_is_the_machine_not_a_trend() -> None:
     # Contention rising through the run slows every endpoint alike (seen in a selftest run):
     # none of them is judged rising on its own data.
     rising = lambda w, rng: _base(rng) + 20 + 5.0 * w  # noqa: E731
-    windows = {
-        name: _windows(15, 30, rising, seed)
-        for seed, name in enumerate(
-            ["GET /tickets", "GET /tickets/{id}", "POST /tickets", "POST /m"]
-        )
-    }
+    names = ["GET /tickets", "GET /tickets/{id}", "POST /tickets", "POST /m"]
+    windows = {name: _windows(15, 30, rising, seed) for seed, name in enumerate(names)}
     trends = assess_all(windows, CONFIG)
     assert [t.verdict for t in trends] == [STEADY] * 4, trends
     assert all("other endpoints" in t.reason for t in trends)

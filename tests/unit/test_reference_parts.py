@@ -98,10 +98,8 @@ def test_seed_fixtures_and_refusal() -> None:
     assert other and mine and other[1] != mine[1]
     # Keys are stored only hashed.
     stored = store.conn.execute("SELECT group_concat(key_hash) FROM api_keys").fetchone()[0]
-    assert (
-        settings["TIXALLO_OTHER_API_KEY"] not in stored
-        and hash_key(settings["TIXALLO_OTHER_API_KEY"]) in stored
-    )
+    other = settings["TIXALLO_OTHER_API_KEY"]
+    assert other not in stored and hash_key(other) in stored
     assert store.internal_notes(settings["TIXALLO_NOTED_TICKET_ID"])[0].endswith(
         settings["TIXALLO_INTERNAL_NOTE_MARKER"]
     )

@@ -53,12 +53,8 @@ def test_write_report_produces_every_file_and_no_secret(tmp_path: Path) -> None:
         },
     ]
     files = write_report(record, folder, secrets=SAMPLE_SECRETS, events=events)
-    assert {p.name for p in folder.iterdir()} >= {
-        "index.html",
-        "junit.xml",
-        "webhooks.jsonl",
-        "summary.json",
-    }
+    names = {p.name for p in folder.iterdir()}
+    assert names >= {"index.html", "junit.xml", "webhooks.jsonl", "summary.json"}
     for path in folder.rglob("*"):
         if path.is_file():
             data = path.read_bytes()
@@ -75,12 +71,8 @@ def test_write_report_produces_every_file_and_no_secret(tmp_path: Path) -> None:
     assert lines[0]["headers"]["X-Tixallo-Signature"] == "<redacted>"
     assert "received_monotonic" not in lines[0]
     summary = json.loads(files.summary.read_text())
-    assert summary["verdict"] == "failed" and summary["counts"] == {
-        "passed": 3,
-        "failed": 1,
-        "skipped": 2,
-        "error": 0,
-    }
+    assert summary["verdict"] == "failed"
+    assert summary["counts"] == {"passed": 3, "failed": 1, "skipped": 2, "error": 0}
     assert files.scrubbed == []
 
 

@@ -23,7 +23,6 @@ class KeyState:
     """What the key checks learned, for the checks that depend on them."""
 
     main_key: str | None = None
-    target_ok: bool = True
     listings: dict[str, Answer] = field(default_factory=dict)
     other_answer: Answer | None = None
 
@@ -78,7 +77,6 @@ def check_keys(api: Api, settings: Settings, report: DoctorReport) -> KeyState:
     problem = _target_problem(api, first, key_label("TIXALLO_API_KEY", pool[0], 0, len(pool)))
     if problem:
         report.add("keys", PROBLEM, problem)
-        state.target_ok = False
         return state
     with ThreadPoolExecutor(WORKERS) as executor:
         for key, answer in zip(pool[1:], executor.map(api.list_tickets, pool[1:]), strict=True):
@@ -119,6 +117,15 @@ def check_keys(api: Api, settings: Settings, report: DoctorReport) -> KeyState:
     return state
 
 
+def _spare_verdict(label: str, answer: Answer, wait: str, fix: str) -> tuple[str, str]:
+    """Status and line for a key that must authenticate (``wait`` if rate limited, else ``fix``)."""
+    if answer.status == 200:
+        return OK, f"{label} authenticates"
+    if answer.status == 429:
+        return WARN, f"{label} is rate limited right now (429): {wait}"
+    return PROBLEM, f"{label} is {_cause(answer)}: {fix}"
+
+
 def _check_spare_keys(api: Api, settings: Settings, state: KeyState, report: DoctorReport) -> None:
     pool = set(settings.api_keys)
     other = settings.other_api_key
@@ -132,20 +139,11 @@ def _check_spare_keys(api: Api, settings: Settings, state: KeyState, report: Doc
             )
         else:
             state.other_answer = answer = api.list_tickets(other)
-            if answer.status == 200:
-                report.add("keys", OK, f"{label} authenticates")
-            elif answer.status == 429:
-                report.add(
-                    "keys",
-                    WARN,
-                    f"{label} is rate limited right now (429): run doctor again in a minute",
-                )
-            else:
-                report.add(
-                    "keys",
-                    PROBLEM,
-                    f"{label} is {_cause(answer)}: set it to a working key of a second workspace",
-                )
+            wait, fix = (
+                "run doctor again in a minute",
+                "set it to a working key of a second workspace",
+            )
+            report.add("keys", *_spare_verdict(label, answer, wait, fix))
     revoked = settings.revoked_api_key
     if revoked:
         label = key_label("TIXALLO_REVOKED_API_KEY", revoked)
@@ -175,21 +173,11 @@ def _check_spare_keys(api: Api, settings: Settings, state: KeyState, report: Doc
                 f"{label} is also used as another setting's key: the 429 check exhausts it; set a spare key",
             )
             return
-        answer = api.list_tickets(spare)
-        if answer.status == 200:
-            report.add("keys", OK, f"{label} authenticates")
-        elif answer.status == 429:
-            report.add(
-                "keys",
-                WARN,
-                f"{label} is rate limited right now (429): fine, its window ends within a minute",
-            )
-        else:
-            report.add(
-                "keys",
-                PROBLEM,
-                f"{label} is {_cause(answer)}: set it to a working spare key of the workspace",
-            )
+        wait, fix = (
+            "fine, its window ends within a minute",
+            "set it to a working spare key of the workspace",
+        )
+        report.add("keys", *_spare_verdict(label, api.list_tickets(spare), wait, fix))
 
 
 def check_workspaces(

@@ -143,9 +143,8 @@ class RunProgress:
             while not stop.wait(TICK):
                 info = ""
                 if counter is not None:
-                    with contextlib.suppress(
-                        Exception
-                    ):  # a count is decoration; never break the run for it
+                    # A count is decoration; never break the run for it.
+                    with contextlib.suppress(Exception):
                         info = counter()
                 if measure is not None:
                     with contextlib.suppress(Exception):
