@@ -1,7 +1,9 @@
-"""Raw locust, no tixallo-qa code: ``FastHttpUser`` GETs ``/tickets`` (run only as a locust child).
+"""Raw locust, no tixallo-qa code: ``FastHttpUser`` GETs one path (run only as a locust child).
 
 ``BENCH_PACING`` (seconds) gives each user locust's ``constant_pacing`` (its closed model at a
-target rate); unset, users send back to back.
+target rate); unset, users send back to back. ``BENCH_PATH`` (default ``/tickets``) and
+``BENCH_KEY`` (sent as a bearer token when set) make it send the very request the load
+generator beside it sends, so the two differ only in the generator's own work.
 """
 
 from __future__ import annotations
@@ -11,6 +13,10 @@ import os
 from locust import FastHttpUser, constant, constant_pacing, task
 
 _PACING = float(os.environ.get("BENCH_PACING", "0") or 0)
+_PATH = os.environ.get("BENCH_PATH") or "/tickets"
+_HEADERS = (
+    {"Authorization": f"Bearer {os.environ['BENCH_KEY']}"} if os.environ.get("BENCH_KEY") else None
+)
 
 
 class RawUser(FastHttpUser):
@@ -20,4 +26,4 @@ class RawUser(FastHttpUser):
 
     @task
     def list_tickets(self) -> None:
-        self.client.get("/tickets", name="/tickets")
+        self.client.get(_PATH, name="/tickets", headers=_HEADERS)

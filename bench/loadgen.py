@@ -41,6 +41,7 @@ from bench._common import (
     table,
     title,
 )
+from tixallo_qa.load.options import list_path
 
 LOCUSTFILE = Path(__file__).resolve().parent / "_locust_raw.py"
 BENCH_KEY = "txk_bench_not_a_secret"
@@ -115,7 +116,12 @@ def run_locust(
         "--csv", str(prefix), "--csv-full-history", "--only-summary",
         "--exit-code-on-error", "0", "--stop-timeout", "2",
     ]  # fmt: skip
-    env = {**os.environ, "BENCH_PACING": str(pacing or 0)}
+    # The request tixallo-qa's load run sends (its list path and a bearer key), so the ratio
+    # is the generator's own work, not a longer request line.
+    env = {
+        **os.environ, "BENCH_PACING": str(pacing or 0),
+        "BENCH_PATH": list_path(), "BENCH_KEY": BENCH_KEY,
+    }  # fmt: skip
     with (workdir / f"locust-{tag}.log").open("wb") as log:
         process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         with CpuSampler(lambda: process.pid) as sampler:

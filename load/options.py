@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tixallo_qa.core import spec
 from tixallo_qa.load.safety import DEFAULT_DURATION, MAX_DURATION, LoadRefusedError
 
 MODELS = ("closed", "open")
@@ -24,6 +26,12 @@ ENDPOINTS = {
     "list": "GET /tickets",
     "get": "GET /tickets/{id}",
 }
+
+
+@functools.cache
+def list_path() -> str:
+    """The path the list action requests: ``/tickets`` at the spec's default page size."""
+    return f"/tickets?limit={int(spec.limit_parameter().get('default', 20))}"
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
-from collections.abc import Iterator
+import random
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 
@@ -54,3 +57,18 @@ class ArrivalSchedule:
             if t > self.duration:
                 return
             yield t
+
+
+def picker(mix: Mapping[str, float]) -> Callable[[], str]:
+    """Draws one action of ``mix`` by weight per call: one uniform draw and a bisection.
+
+    What ``random.choices`` does, without rebuilding the cumulative weights on every arrival;
+    an action of weight 0 is never drawn, and a mix of one action needs no draw at all.
+    """
+    names = [a for a, w in mix.items() if w > 0] or list(mix)
+    if len(names) == 1:
+        only = names[0]
+        return lambda: only
+    cum = list(itertools.accumulate(mix[a] if mix[a] > 0 else 1.0 for a in names))
+    total, last, draw, cut = cum[-1], len(names) - 1, random.random, bisect.bisect
+    return lambda: names[cut(cum, draw() * total, 0, last)]

@@ -11,7 +11,7 @@ from typing import Any
 
 from tixallo_qa.core import spec
 from tixallo_qa.core.ratelimit import Reservation
-from tixallo_qa.load.options import BURST, ENDPOINTS
+from tixallo_qa.load.options import BURST, ENDPOINTS, list_path
 from tixallo_qa.load.scenario.pacing import Pacer, Reply
 from tixallo_qa.load.scenario.state import STATE
 
@@ -34,14 +34,16 @@ def _priorities() -> tuple[str, ...]:
     return tuple(spec.component("Priority")["enum"])
 
 
-@functools.cache
-def _list_limit() -> int:
-    return int(spec.limit_parameter().get("default", 20))
+# The path template locust and the histograms name a request by; bursts are kept apart.
+_NAMES = {
+    (action, burst): endpoint.split(" ", 1)[1] + (BURST if burst else "")
+    for action, endpoint in ENDPOINTS.items()
+    for burst in (False, True)
+}
 
 
 def _name(action: str, burst: bool = False) -> str:
-    """The path template locust and the histograms name a request by; bursts are kept apart."""
-    return ENDPOINTS[action].split(" ", 1)[1] + (BURST if burst else "")
+    return _NAMES[action, burst]
 
 
 def _echo(data: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
@@ -129,9 +131,7 @@ def list_tickets(
     *,
     intended: float | None = None,
 ) -> Reply:
-    reply = pacer.call(
-        client, "GET", f"/tickets?limit={_list_limit()}", name=_name("list"), intended=intended
-    )
+    reply = pacer.call(client, "GET", list_path(), name=_name("list"), intended=intended)
     if seen is not None and isinstance(reply.data, list):
         seen[:] = [t["id"] for t in reply.data if isinstance(t, dict) and t.get("id")]
     return reply

@@ -9,7 +9,6 @@ one per request. An arrival that falls due while every worker is busy sending is
 
 from __future__ import annotations
 
-import random
 import time
 
 import gevent
@@ -18,7 +17,7 @@ from locust.exception import StopUser
 
 from tixallo_qa.load.scenario import actions
 from tixallo_qa.load.scenario.state import STATE
-from tixallo_qa.load.schedule import ArrivalSchedule
+from tixallo_qa.load.schedule import ArrivalSchedule, picker
 
 # Arrivals due sooner than this are sent at once: the hub's timers (epoll) resolve a
 # millisecond, so a shorter sleep only costs a loop turn without making the start more exact.
@@ -41,18 +40,12 @@ class OpenModelUser(FastHttpUser):
         o = plan.options
         rate = float(o.rate or 0.0)
         schedule = ArrivalSchedule(rate, o.ramp_to if o.ramp_to is not None else rate, o.duration)
-        mix = o.action_mix()
-        names, weights = list(mix), list(mix.values())
+        choose = picker(o.action_mix())
         # One iterator shared by the crew: greenlets never switch inside next(), so each
         # arrival goes to exactly one worker, in timetable order.
         arrivals = schedule.times(STATE.index % plan.streams, plan.streams)
         collector, client, run_id = STATE.collector, self.client, plan.run_id
-        perform, clock, sleep, choose = (
-            actions.perform,
-            time.perf_counter,
-            gevent.sleep,
-            random.choices,
-        )
+        perform, clock, sleep = actions.perform, time.perf_counter, gevent.sleep
         sleeping = [0]  # workers waiting for an arrival they hold
         start = clock()
 
@@ -76,7 +69,7 @@ class OpenModelUser(FastHttpUser):
                 elif wait > 0:
                     intended = now  # sent a moment early: measured from the send
                 just_sent = True
-                perform(choose(names, weights=weights)[0], client, pacer, run_id, intended=intended)
+                perform(choose(), client, pacer, run_id, intended=intended)
 
         self.crew = [gevent.spawn(work) for _ in range(o.max_in_flight)]
         # The timetable ends at the duration: in-flight requests then get the grace to finish.

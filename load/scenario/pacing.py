@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from json import loads
 from typing import Any
 
 import gevent
@@ -53,6 +54,8 @@ class Pacer:
         self.collector = collector
         self.redactor = Redactor(secrets)
         self.honour_retry_after = honour_retry_after
+        # One header dict per key (locust copies it per request): not one built per request.
+        self._auth = {k: {"Authorization": f"Bearer {k}"} for k in keys}
 
     def spread(self, n: int) -> list[Reservation]:
         """Slots for ``n`` requests sent at once, over as many keys as the pool has."""
@@ -78,7 +81,7 @@ class Pacer:
         endpoint = f"{method} {name}"
         collector = self.collector
         sent_at = time.time()
-        headers = {"Authorization": f"Bearer {slot.key}"}
+        headers = self._auth.get(slot.key) or {"Authorization": f"Bearer {slot.key}"}
         collector.started()
         try:
             with client.request(
@@ -117,7 +120,9 @@ class Pacer:
                     resp.failure(f"HTTP {status}: {text}")
                     return Reply(status, None, acked_at, sent_at)
                 try:
-                    data = resp.json()["data"]
+                    # Parsed from the bytes (JSON is UTF-8): resp.json() would first guess a
+                    # charset from the headers and decode a str copy of the whole body.
+                    data = loads(resp.content)["data"]
                 except (ValueError, KeyError, TypeError):
                     text = "the body is not {'data': ...}"
                     self._failed(client, endpoint, BODY, method, path, json, acked_at, text)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import random
+from collections import Counter
 
 import pytest
 
-from tixallo_qa.load.schedule import ArrivalSchedule
+from tixallo_qa.load.schedule import ArrivalSchedule, picker
 
 pytestmark = pytest.mark.unit
 
@@ -47,3 +49,17 @@ def test_bad_schedules_are_refused() -> None:
         ArrivalSchedule(1, 1, 0)
     with pytest.raises(ValueError):
         list(ArrivalSchedule.constant(1, 1).times(2, 2))
+
+
+def test_picker_draws_by_weight_and_never_an_action_of_weight_zero() -> None:
+    random.seed(7)
+    choose = picker({"list": 0.5, "get": 0.3, "create": 0.2, "message": 0.0})
+    drawn = Counter(choose() for _ in range(20_000))
+    assert set(drawn) == {"list", "get", "create"}
+    for action, share in (("list", 0.5), ("get", 0.3), ("create", 0.2)):
+        assert abs(drawn[action] / 20_000 - share) < 0.02
+
+
+def test_picker_of_one_action_always_gives_it() -> None:
+    choose = picker({"create": 1.0, "list": 0.0})
+    assert {choose() for _ in range(100)} == {"create"}
