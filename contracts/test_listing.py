@@ -49,6 +49,7 @@ def test_newest_first(api: ApiClient, expect: Expect, newest_two: list[dict[str,
         responses=[response],
         focus=newer,
     )
+    _small_pages_hold_the_newest(api, expect, response, data)
     response, data = _list(api, expect)
     stamps = [instant(t.get("created_at")) for t in data]
     numbers = [int(t.get("ticket_number") or 0) for t in data]
@@ -81,6 +82,40 @@ def test_newest_first(api: ApiClient, expect: Expect, newest_two: list[dict[str,
             f"after #{numbers[up]} at position {up + 1}",
             responses=[response],
             focus=str(data[up + 1].get("id")),
+        )
+
+
+def _small_pages_hold_the_newest(
+    api: ApiClient, expect: Expect, full_response: Any, full: list[dict[str, Any]]
+) -> None:
+    """A page of the smallest limits holds the newest tickets: none of the full page is newer.
+
+    The full page was read first, so a ticket created between the two reads can only be newer
+    than all of it (and rightly in the small page); ties in ``created_at`` are left open.
+    """
+    smallest = _spec.limit()["minimum"]
+    for limit in (smallest, smallest + 1):
+        response, page = _list(api, expect, {"limit": limit})
+        stamps = [instant(t.get("created_at")) for t in page]
+        if not page or None in stamps:
+            continue  # an empty page or a missing created_at is the other checks' to name
+        oldest = min(s for s in stamps if s is not None)
+        last = page[stamps.index(oldest)].get("id")
+        ids = {t.get("id") for t in page}
+        newer = [
+            t for t in full
+            if t.get("id") not in ids and (instant(t.get("created_at")) or oldest) > oldest
+        ]  # fmt: skip
+        expect.that(
+            not newer,
+            f"a page of limit={limit} holds the newest tickets of the list",
+            expected=f"no ticket of the full list newer than the page's oldest ({last})",
+            actual=f"{len(newer)} newer left out, e.g. {newer[0].get('id')} created "
+            f"{newer[0].get('created_at')}"
+            if newer
+            else "none",
+            responses=[response, full_response],
+            focus=str(newer[0].get("id")) if newer else None,
         )
 
 
