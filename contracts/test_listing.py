@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import random
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from tixallo_qa.contracts import _spec
 from tixallo_qa.contracts._catalogue import check
 from tixallo_qa.contracts._expect import Expect
-from tixallo_qa.contracts._helpers import create_ticket, require
+from tixallo_qa.contracts._helpers import RUN_ID, create_ticket, require
 from tixallo_qa.contracts._time import instant
 from tixallo_qa.contracts._transport import ApiClient
 from tixallo_qa.core.settings import Settings
@@ -88,13 +89,17 @@ def test_newest_first(api: ApiClient, expect: Expect, newest_two: list[dict[str,
 def _small_pages_hold_the_newest(
     api: ApiClient, expect: Expect, full_response: Any, full: list[dict[str, Any]]
 ) -> None:
-    """A page of the smallest limits holds the newest tickets: none of the full page is newer.
+    """A page of a small limit holds the newest tickets: none of the full page is newer.
 
     The full page was read first, so a ticket created between the two reads can only be newer
     than all of it (and rightly in the small page); ties in ``created_at`` are left open.
     """
-    smallest = _spec.limit()["minimum"]
-    for limit in (smallest, smallest + 1):
+    limits = _spec.limit()
+    smallest = limits["minimum"]
+    # And one limit between those and the default, drawn afresh every run (the run id is
+    # random), so a fault that breaks only some page sizes cannot hide behind fixed numbers.
+    between = random.Random(RUN_ID).randint(smallest + 2, max(smallest + 2, limits["default"] - 1))
+    for limit in (smallest, smallest + 1, between):
         response, page = _list(api, expect, {"limit": limit})
         stamps = [instant(t.get("created_at")) for t in page]
         if not page or None in stamps:

@@ -25,6 +25,7 @@ from tixallo_qa.contracts._oracles import (
 )
 from tixallo_qa.contracts._results import SuiteResult
 from tixallo_qa.contracts.runner import run_suite
+from tixallo_qa.core.redact import Secrets
 from tixallo_qa.core.settings import Settings
 from tixallo_qa.target import Target
 
@@ -70,14 +71,7 @@ SELECT = {
 WINDOW = 10.0
 
 
-class _Secrets(tuple[str, ...]):
-    """The run's keys and secrets, kept out of pytest's failure reports."""
-
-    def __repr__(self) -> str:
-        return f"<{len(self)} secrets>"
-
-
-def _run(select: list[str], faults: list[str]) -> tuple[SuiteResult, _Secrets]:
+def _run(select: list[str], faults: list[str]) -> tuple[SuiteResult, Secrets]:
     base = Settings(profile="smoke", webhook_timeout=3.0)
     with Target.start(
         base, faults=faults, pool_size=20, rate_window=WINDOW, webhook_retries="0.3,1,2"
@@ -90,11 +84,11 @@ def _run(select: list[str], faults: list[str]) -> tuple[SuiteResult, _Secrets]:
         while time.monotonic() < seeded + ORDER_SLACK + 0.5:
             time.sleep(0.05)
         result = run_suite(running.settings, profile="smoke", select=select, timeout=300)
-        return result, _Secrets(running.settings.secrets)
+        return result, running.settings.secrets
 
 
 @pytest.fixture(scope="module", params=list(GROUPS))
-def group_run(request: pytest.FixtureRequest) -> Iterator[tuple[str, SuiteResult, _Secrets]]:
+def group_run(request: pytest.FixtureRequest) -> Iterator[tuple[str, SuiteResult, Secrets]]:
     group = request.param
     faults = [fault for fault, _ in GROUPS[group].values()]
     result, secrets = _run(SELECT[group], faults)
@@ -102,7 +96,7 @@ def group_run(request: pytest.FixtureRequest) -> Iterator[tuple[str, SuiteResult
 
 
 def test_each_check_names_the_one_path_its_fault_broke(
-    group_run: tuple[str, SuiteResult, _Secrets],
+    group_run: tuple[str, SuiteResult, Secrets],
 ) -> None:
     group, result, secrets = group_run
     assert not result.errors, result.errors

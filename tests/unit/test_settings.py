@@ -112,3 +112,11 @@ def test_boolean_settings() -> None:
     assert load_settings(environ={"TIXALLO_WEBHOOK_SHARED": "0"}).webhook_shared is False
     with pytest.raises(SettingsError, match=r"TIXALLO_WEBHOOK_SHARED='maybe'.*true or false"):
         load_settings(environ={"TIXALLO_WEBHOOK_SHARED": "maybe"})
+
+
+def test_the_secrets_repr_names_only_how_many() -> None:
+    settings = Settings(api_keys=("txk_first_secret_key",), webhook_secret="whsec_hidden_value")
+    assert set(settings.secrets) == {"txk_first_secret_key", "whsec_hidden_value"}
+    shown = repr((settings, settings.secrets))
+    assert "txk_first_secret_key" not in shown and "whsec_hidden_value" not in shown
+    assert "<2 secrets>" in shown

@@ -20,6 +20,15 @@ SECRET_HEADERS = frozenset(
 )
 
 
+class Secrets(tuple[str, ...]):
+    """Secret values handed around for redaction; a repr (a test's failure report) never shows them."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} secrets>"
+
+
 def fingerprint(secret: str) -> str:
     """A short, stable, non-reversible name for a secret (to tell keys apart in output)."""
     return "key:" + hashlib.sha256(secret.encode()).hexdigest()[:8]

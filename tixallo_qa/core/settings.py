@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tixallo_qa.core import signing
+from tixallo_qa.core.redact import Secrets
 
 PROFILES = ("smoke", "standard", "thorough")
 # TIXALLO_CA_BUNDLE falls back to this variable, as OpenSSL-based clients do.
@@ -212,15 +213,15 @@ class Settings:
         return f"{scheme}://{host}:{self.sink_port}"
 
     @property
-    def secrets(self) -> tuple[str, ...]:
-        """Every secret value, for redaction."""
+    def secrets(self) -> Secrets:
+        """Every secret value, for redaction (its repr names only how many)."""
         values: list[str] = list(self.api_keys)
         for spec in SETTINGS:
             if spec.secret and spec.kind != "keys":
                 value = getattr(self, spec.attr)
                 if value:
                     values.append(value)
-        return tuple(v for v in values if v)
+        return Secrets(v for v in values if v)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
