@@ -51,8 +51,9 @@ def check_of(item: pytest.Item) -> tuple[str, str, str]:
 
 
 # Where a check runs in the session: -1 first, 0 in file order, 0.5 after those (the generated
-# tests, seconds each), 1 with the sweeps, 2 after them.
+# tests, seconds each), 0.75 the checks that wait out a window, 1 with the sweeps, 2 after them.
 FINAL = "_tixallo_final"
+WAITS = 0.75
 
 
 def final(func: F) -> F:
@@ -73,6 +74,18 @@ def late(func: F) -> F:
     A run that stops at its first failure (the selftest's) then meets the cheap checks first.
     """
     setattr(func, FINAL, 0.5)
+    return func
+
+
+def waits(func: F) -> F:
+    """Run this check after the generated ones: it waits out a window its fixture opened early.
+
+    The window (an event that must not come, a retry a second later) started before the first
+    check; judged after the generated tests, it has passed by then instead of being waited out
+    among the named checks. A run that stops at its first failure keeps such a check among the
+    named ones (``plugin.place``), so a fault it catches ends that run before the generated tests.
+    """
+    setattr(func, FINAL, WAITS)
     return func
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -217,25 +219,52 @@ def paced(
     progress = _progress(request.config, suite_state)
     if progress is not None:
         session.observers.append(progress)
-    if sink_client is not None:
-        client = sink_client
-
-        def mark(created: Created) -> None:
-            # Lag is measured from when the request went out; a sink that cannot take marks
-            # only loses the lag figure, so its failure must not fail the check that created.
-            with contextlib.suppress(Exception):
-                client.mark(
-                    created.event_type,
-                    action_at=created.action_time,
-                    ticket_id=created.ticket_id,
-                    message_id=created.message_id,
-                )
-
-        ledger.listeners.append(mark)
+    marks = _Marks(sink_client) if sink_client is not None else None
+    if marks is not None:
+        ledger.listeners.append(marks.add)
     try:
         yield session
     finally:
+        if marks is not None:
+            marks.flush()
         session.close()
+
+
+class _Marks:
+    """Tells the sink when each create happened, a batch at most once a second (not one request each).
+
+    A mark carries its action's time, so a late one still gives the event's lag; a sink that
+    cannot take marks only loses that figure, so its failure never fails the check that created.
+    """
+
+    EVERY = 1.0
+
+    def __init__(self, client: SinkClient) -> None:
+        self.client = client
+        self.pending: list[dict[str, object]] = []
+        self.since = time.monotonic()
+        self.lock = threading.Lock()
+
+    def add(self, created: Created) -> None:
+        with self.lock:
+            self.pending.append(
+                {
+                    "event_type": created.event_type,
+                    "action_at": created.action_time,
+                    "ticket_id": created.ticket_id,
+                    "message_id": created.message_id,
+                }
+            )
+            due = time.monotonic() - self.since >= self.EVERY
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        with self.lock:
+            batch, self.pending, self.since = self.pending, [], time.monotonic()
+        if batch:
+            with contextlib.suppress(Exception):
+                self.client.mark_many(batch)
 
 
 @pytest.fixture(scope="session")

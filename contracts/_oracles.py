@@ -320,8 +320,9 @@ class Oracles:
         route = self._route(exchange)
         op, params = route if route else (None, {})
         src = self._source(exchange, op)
+        body = _json(exchange.response_body) if exchange.status is not None else None
         if exchange.status is not None:
-            self._scan(exchange.response_body, exchange.response_headers, src)
+            self._scan(exchange.response_body, exchange.response_headers, src, decoded=body)
         if op is None:
             return
         op_id = op["operation_id"]
@@ -330,7 +331,6 @@ class Oracles:
             self._ticket(ticket_id).posts.append((src.start, src.end))
         if exchange.status is None:
             return
-        body = _json(exchange.response_body)
         self._schema(op, exchange, body, src)
         if not 200 <= exchange.status < 300 or not isinstance(body, dict):
             return
@@ -393,13 +393,24 @@ class Oracles:
 
     # -- oracles over whole answers ------------------------------------------------------------
 
-    def _scan(self, body: bytes | str | None, headers: Mapping[str, str], src: Source) -> None:
-        """note-marker-nowhere: nothing secret or internal in a body, a header or a payload."""
+    def _scan(
+        self,
+        body: bytes | str | None,
+        headers: Mapping[str, str],
+        src: Source,
+        *,
+        decoded: Any = None,
+    ) -> None:
+        """note-marker-nowhere: nothing secret or internal in a body, a header or a payload.
+
+        ``decoded`` is the body's JSON when the caller parsed it already (else parsed here).
+        """
         if self._needle is None:
             return
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
         places = [("body", text, "")]
-        decoded = _json(text)
+        if decoded is None:
+            decoded = _json(text)
         if decoded is not None:
             places.append(("body", "\n".join(_strings(decoded)), " (JSON-escaped)"))
         places += [(f"header {k}", f"{k}: {v}", "") for k, v in headers.items()]

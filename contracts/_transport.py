@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -68,6 +69,7 @@ class PacedSession(requests.Session):
         # Names for known keys outside the pools (the spare rate-limit key...), for request counts only.
         self.labels = dict(labels or {})
         self._local = threading.local()
+        self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     def merge_environment_settings(
         self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
@@ -77,12 +79,16 @@ class PacedSession(requests.Session):
         requests lets those variables override ``Session.verify`` whenever a request does not
         pass ``verify`` itself; the one CA setting of the project must win.
         """
-        merged: dict[str, Any] = super().merge_environment_settings(
-            url, proxies, stream, verify, cert
-        )
-        if verify is None or verify is True:
-            merged["verify"] = self.verify
-        return merged
+        # What the environment says of a host does not change during a run: asked once per
+        # origin, not per request (requests re-reads the proxy variables for every one).
+        cache_key = (urlsplit(str(url))[:2], repr(proxies), stream, repr(verify), repr(cert))
+        merged = self._environment.get(cache_key)
+        if merged is None:
+            merged = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            if verify is None or verify is True:
+                merged["verify"] = self.verify
+            self._environment[cache_key] = merged
+        return {**merged, "proxies": dict(merged.get("proxies") or {})}
 
     @contextlib.contextmanager
     def raw_429(self) -> Iterator[None]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tixallo_qa.contracts._catalogue import FINAL, MARKER_HELP, check_of
+from tixallo_qa.contracts._catalogue import FINAL, MARKER_HELP, WAITS, check_of
 
 FIXTURES = "tixallo-contracts"
 EARLY = "tixallo-early"
@@ -113,6 +113,16 @@ def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> 
     return _SuiteModule.from_parent(parent, path=module_path)
 
 
+def place(item: pytest.Item, stops_at_first: bool = False) -> float:
+    """Where ``item`` runs in the session (``_catalogue.FINAL``).
+
+    A run that stops at its first failure (``--exitfirst``) judges the waiting checks among the
+    named ones: the fault one of them catches then ends the run without the generated tests.
+    """
+    at = float(getattr(getattr(item, "function", None), FINAL, 0))
+    return 0.0 if stops_at_first and at == WAITS else at
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.pluginmanager.get_plugin(FIXTURES) is None:
         return  # the suite is not part of this run
@@ -129,9 +139,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             config.hook.pytest_deselected(items=drop)
         items[:] = keep
     # Stable sort: checks that start a long wait first, the generated tests after the named
-    # checks, sweeps (webhooks for every create, the marker scan) after everything else, and
-    # the oracles' reports after the sweeps.
-    items.sort(key=lambda item: float(getattr(getattr(item, "function", None), FINAL, 0)))
+    # checks, then the checks that wait out a window, sweeps (webhooks for every create, the
+    # marker scan) after everything else, and the oracles' reports after the sweeps.
+    stops_at_first = config.getoption("maxfail", 0) == 1
+    items.sort(key=lambda item: place(item, stops_at_first))
     for item in items:
         # schemathesis 4.32's lazy schemas read and rewrite `node._nodeid`, which pytest 9.2
         # replaced with `_id`; a plain attribute keeps them working (the real node id is untouched).

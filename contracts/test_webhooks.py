@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tixallo_qa.contracts._catalogue import check, final, starts_early
+from tixallo_qa.contracts._catalogue import check, final, starts_early, waits
 from tixallo_qa.contracts._early import Started
 from tixallo_qa.contracts._expect import Expect
 from tixallo_qa.contracts._helpers import create_ticket, unique
@@ -19,6 +19,7 @@ from tixallo_qa.webhook_sink.client import SinkClient
 RETRY_WAIT = 1.0 + 4.0
 
 
+@waits
 @starts_early("refused_delivery")
 @check(
     "webhook-redelivery-keeps-id",
@@ -46,6 +47,7 @@ def test_redelivery_keeps_id(refused_delivery: Started, sink: SinkClient, target
     assert retried[0].valid, f"the redelivery must be validly signed: {retried[0].summary()}"
 
 
+@waits
 @starts_early("rejected_create")
 @check("webhook-none-for-rejected", "webhooks", "a rejected (400) create fires no event")
 def test_no_event_for_rejected(rejected_create: Started, expect: Expect, sink: SinkClient) -> None:
@@ -59,6 +61,7 @@ def test_no_event_for_rejected(rejected_create: Started, expect: Expect, sink: S
     )
 
 
+@waits
 @starts_early("other_workspace_create")
 @check(
     "webhook-none-for-other-workspace",

@@ -76,3 +76,51 @@ def test_failed_requests_are_not_recorded() -> None:
     exchange = ExchangeLog().new("POST", BASE + "/tickets", {}, None)
     ledger.observe(exchange, None)
     assert len(ledger) == 0
+
+
+class _MarkingSink:
+    """Takes mark batches as the sink client would, or fails like a sink that went away."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.batches: list[list[dict[str, object]]] = []
+        self.fail = fail
+
+    def mark_many(self, marks: list[dict[str, object]]) -> int:
+        if self.fail:
+            raise ConnectionError("the sink went away")
+        self.batches.append(list(marks))
+        return len(marks)
+
+
+def _created(n: int) -> object:
+    from tixallo_qa.contracts._ledger import Created
+
+    return Created(
+        TICKET_CREATED, "main", f"t{n}", {}, 1000.0 + n, Exchange(n, "POST", "u", {}, None)
+    )
+
+
+def test_marks_go_to_the_sink_in_batches_with_their_action_times() -> None:
+    from tixallo_qa.contracts._fixtures import _Marks
+
+    sink = _MarkingSink()
+    marks = _Marks(sink)  # type: ignore[arg-type]
+    for n in range(3):
+        marks.add(_created(n))  # type: ignore[arg-type]
+    assert sink.batches == []  # within the first second: held
+    marks.flush()
+    assert [m["ticket_id"] for m in sink.batches[0]] == ["t0", "t1", "t2"]
+    assert [m["action_at"] for m in sink.batches[0]] == [1000.0, 1001.0, 1002.0]
+    marks.EVERY = 0.0  # a second has passed: the next create sends what is held
+    marks.add(_created(3))  # type: ignore[arg-type]
+    assert [m["ticket_id"] for m in sink.batches[1]] == ["t3"]
+    marks.flush()
+    assert len(sink.batches) == 2  # nothing held, nothing sent
+
+
+def test_a_sink_that_cannot_take_marks_fails_no_check() -> None:
+    from tixallo_qa.contracts._fixtures import _Marks
+
+    marks = _Marks(_MarkingSink(fail=True))  # type: ignore[arg-type]
+    marks.add(_created(1))  # type: ignore[arg-type]
+    marks.flush()  # no exception: only the lag figure is lost

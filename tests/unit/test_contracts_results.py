@@ -77,3 +77,35 @@ def test_child_gets_settings_through_the_environment_only(monkeypatch: pytest.Mo
     assert "tx_secret_key_1" not in " ".join(command)
     assert command[command.index("--tixallo-select") + 1] == "auth,webhooks"
     assert command[command.index("--junitxml") + 1] == "/tmp/j.xml"
+
+
+def test_waiting_checks_run_after_the_generated_ones_unless_the_run_stops_at_its_first_failure() -> (
+    None
+):
+    from types import SimpleNamespace
+
+    from tixallo_qa.contracts import test_webhooks
+    from tixallo_qa.contracts._catalogue import first, late
+    from tixallo_qa.contracts.plugin import place
+
+    def named() -> None: ...
+
+    generated = late(lambda: None)
+    starter = first(lambda: None)
+    waiting = test_webhooks.test_no_event_for_rejected
+    items = {
+        "named": named,
+        "generated": generated,
+        "starter": starter,
+        "waiting": waiting,
+        "sweep": test_webhooks.test_every_create_fires_once,
+    }
+
+    def order(stops_at_first: bool) -> list[str]:
+        def key(name: str) -> float:
+            return place(SimpleNamespace(function=items[name]), stops_at_first)  # type: ignore[arg-type]
+
+        return sorted(items, key=key)
+
+    assert order(False) == ["starter", "named", "generated", "waiting", "sweep"]
+    assert order(True) == ["starter", "named", "waiting", "generated", "sweep"]

@@ -112,3 +112,33 @@ def test_unknown_identity_names_the_missing_setting() -> None:
     session, _, _ = _session([])
     with pytest.raises(KeyError, match="setting is missing"):
         session.get("http://t/api", headers={"Authorization": bearer("nobody")})
+
+
+def test_environment_is_read_once_per_origin_and_still_decides_proxies_and_ca(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "direct.example")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/not/ours.pem")
+    session, _, _ = _session([])
+    session.verify = "/ours.pem"
+    calls: list[str] = []
+    parent = requests.Session.merge_environment_settings
+
+    def counted(self: requests.Session, url: str, *args: object) -> dict[str, object]:
+        calls.append(url)
+        return parent(self, url, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(requests.Session, "merge_environment_settings", counted)
+    first = session.merge_environment_settings("http://t/a?x=1", {}, None, None, None)
+    again = session.merge_environment_settings("http://t/b", {}, None, None, None)
+    direct = session.merge_environment_settings("http://direct.example/a", {}, None, None, None)
+    assert calls == ["http://t/a?x=1", "http://direct.example/a"]  # one look per origin
+    assert first == again and first["proxies"]["http"] == "http://proxy.example:3128"
+    assert "http" not in direct["proxies"]  # NO_PROXY still bypasses
+    assert first["verify"] == "/ours.pem"  # TIXALLO_CA_BUNDLE's value beats REQUESTS_CA_BUNDLE
+    # A caller that edits what it got does not edit what the next request gets.
+    first["proxies"]["http"] = "changed"
+    assert session.merge_environment_settings("http://t/c", {}, None, None, None)["proxies"][
+        "http"
+    ] == ("http://proxy.example:3128")
