@@ -52,6 +52,15 @@ class ArrivalSchedule:
         """Due times of the arrivals of one of ``streams`` interleaved streams (k = stream mod streams)."""
         if not 0 <= stream < streams:
             raise ValueError(f"stream {stream} is not in 0..{streams - 1}")
+        if self.start_rate == self.end_rate and self.start_rate > 0:
+            # A constant rate, the open model's usual case: k / rate, without a call per arrival.
+            rate, duration = self.start_rate, self.duration
+            for k in range(stream, self.total, streams):
+                t = k / rate
+                if t > duration:
+                    return
+                yield t
+            return
         for k in range(stream, self.total, streams):
             t = self.time_of(k)
             if t > self.duration:

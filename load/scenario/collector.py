@@ -72,9 +72,9 @@ class Collector:
         hist = windows.get(window)
         if hist is None:
             hist = windows[window] = Histogram()
+            if self.first_at is None:
+                self.first_at = at
         hist.record(ms)
-        if self.first_at is None:
-            self.first_at = at
         self.last_at = at
 
     def limited(self, endpoint: str) -> None:

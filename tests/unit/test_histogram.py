@@ -104,3 +104,31 @@ def test_summaries_of_values_and_histograms_agree() -> None:
     assert h["count"] == 3 and h["p50"] == pytest.approx(2.0, rel=1e-3)
     assert h["mean"] == pytest.approx(2.0, rel=1e-3)
     assert math.isnan(Histogram().percentile(50)) and math.isnan(Histogram().max)
+
+
+def test_recording_fills_the_very_counters_hdrhistogram_would() -> None:
+    from hdrh.histogram import HdrHistogram
+
+    from tixallo_qa.core.histogram import HIGHEST_US, SIGNIFICANT_DIGITS, US_PER_MS
+
+    rng = random.Random(7)
+    # Every bucket boundary region, the ends of the range, and values spread over it.
+    values = [0, 1, 2, 1023, 1024, 2047, 2048, 2049, 4095, 4096, HIGHEST_US - 1, HIGHEST_US]
+    values += [2**k + d for k in range(1, 32) for d in (-1, 0, 1) if 0 <= 2**k + d <= HIGHEST_US]
+    values += [int(rng.lognormvariate(8, 3)) % (HIGHEST_US + 1) for _ in range(5000)]
+    ours, theirs = Histogram(), HdrHistogram(1, HIGHEST_US, SIGNIFICANT_DIGITS)
+    for us in values:
+        ms = us / US_PER_MS  # what it was before: the value rounded up to the microsecond
+        ours.record(ms, 2)
+        theirs.record_value(min(math.ceil(ms * US_PER_MS), HIGHEST_US), 2)
+    ours.record(-5.0)  # as 0
+    theirs.record_value(0)
+    ours.record(HIGHEST_US)  # an hour and more: as an hour
+    theirs.record_value(HIGHEST_US)
+    hdr = ours._hdr
+    assert bytes(hdr.counts) == bytes(theirs.counts)
+    assert (hdr.total_count, hdr.min_value, hdr.max_value) == (
+        theirs.total_count,
+        theirs.min_value,
+        theirs.max_value,
+    )

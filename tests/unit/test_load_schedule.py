@@ -42,6 +42,15 @@ def test_streams_interleave_and_cover_everything_once() -> None:
     assert parts[0][0] < parts[1][0] < parts[2][0]
 
 
+@pytest.mark.parametrize("rate", [7.0, 333.3, 2000.0])
+def test_every_stream_of_a_constant_rate_is_its_share_of_time_of(rate: float) -> None:
+    s = ArrivalSchedule.constant(rate, 1.7)
+    for streams in (1, 3):
+        for i in range(streams):
+            expected = [s.time_of(k) for k in range(i, s.total, streams)]
+            assert list(s.times(i, streams)) == [t for t in expected if t <= s.duration]
+
+
 def test_bad_schedules_are_refused() -> None:
     with pytest.raises(ValueError):
         ArrivalSchedule(-1, 1, 1)

@@ -46,6 +46,8 @@ class KeyPool:
         self._resting_until: dict[str, float] = dict.fromkeys(self._keys, 0.0)
         self._rest_ends = 0.0  # when the last resting key may be used again
         self._lock = threading.Lock()
+        # What an unlimited pool hands out on every request: one object, not one per request.
+        self._unpaced = Reservation(self._keys[0], 0.0)
 
     @property
     def keys(self) -> list[str]:
@@ -69,7 +71,7 @@ class KeyPool:
         """
         if self._limit <= 0 and key is None and self._rest_ends <= self._clock():
             # No limit and no key resting: nothing to count (the load generator's hot path).
-            return Reservation(self._keys[0], 0.0)
+            return self._unpaced
         with self._lock:
             now = self._clock()
             candidates = [key] if key is not None else self._keys
