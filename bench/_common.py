@@ -49,6 +49,12 @@ def median(values: Iterable[float]) -> float:
     return statistics.median(data) if data else math.nan
 
 
+def middle(ratios: Sequence[float]) -> tuple[float, str]:
+    """The middle one of alternated pairs' ratios (the pair a table shows), and all of them listed."""
+    ordered = sorted(ratios)
+    return ordered[len(ordered) // 2], ", ".join(f"{x:.2f}" for x in ordered)
+
+
 def verdict(value: float, target: float, *, higher_is_better: bool = True) -> str:
     """``met`` or ``missed`` (NaN, a value that was not measured, is ``n/a``)."""
     if math.isnan(value):

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench._common import ROOT, fmt, machine_line, table, title
+from bench._common import ROOT, fmt, machine_line, middle, table, title
 
 SPEC = ROOT / "openapi" / "tixallo-v1.yaml"
 
@@ -164,17 +164,16 @@ def report(r: dict[str, Any]) -> None:
     )
     ratios = r.get("ratios") or []
     if len(ratios) > 1:
-        listed = ", ".join(f"{x:.2f}" for x in ratios)
+        mid, listed = middle(ratios)
         print(
-            f"\nSuite wall / `st run` wall: **{ratios[len(ratios) // 2]:.2f}**, the median of "
+            f"\nSuite wall / `st run` wall: **{mid:.2f}**, the median of "
             f"{len(ratios)} pairs run back to back ({listed}); the rows above are that pair."
         )
-    half_ratios = r.get("half_ratios") or []
-    if half_ratios:
-        listed = ", ".join(f"{x:.2f}" for x in half_ratios)
+    if r.get("half_ratios"):
+        mid, listed = middle(r["half_ratios"])
         print(
             f"Against `st run -n {r['max_examples']}` (half the generated budget): "
-            f"{half_ratios[len(half_ratios) // 2]:.2f} ({listed})."
+            f"{mid:.2f} ({listed})."
         )
 
 

@@ -36,6 +36,7 @@ from bench._common import (
     fmt,
     locust_history,
     machine_line,
+    middle,
     start_child,
     steady_rate_per_cpu,
     table,
@@ -363,18 +364,17 @@ def report(r: dict[str, Any]) -> None:
             rows,
         )
     )
-    closed = r.get("closed_ratios") or []
-    if closed:
-        listed = ", ".join(f"{x:.2f}" for x in closed)
+    if r.get("closed_ratios"):
+        mid, listed = middle(r["closed_ratios"])
         print(
-            f"\nClosed model per core / raw locust flat out: **{closed[len(closed) // 2]:.2f}** "
+            f"\nClosed model per core / raw locust flat out: **{mid:.2f}** "
             f"(median of {listed}; each pair run back to back; the rows above are the median "
             "pairs)."
         )
-    ratios = ", ".join(f"{x:.2f}" for x in r["open_ratios"])
+    mid, listed = middle(r["open_ratios"])
     print(
         f"Open model per core / raw locust at the same rate: "
-        f"**{r['open_ratios'][len(r['open_ratios']) // 2]:.2f}** (median of {ratios}; "
+        f"**{mid:.2f}** (median of {listed}; "
         "each pair run back to back). Against raw locust sending flat out the open model is "
         "at a fraction of its rate and pays the hub's timer turn per arrival that a saturated "
         "generator amortises; the same-rate ratio is the cost of the model itself."
