@@ -410,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--open-rate", type=float, default=2000.0)
     parser.add_argument("--creates-rate", type=float, default=300.0)
     parser.add_argument(
-        "--repeats", type=int, default=5, help="closed / raw and open-model / paced pairs"
+        "--repeats", type=int, default=7, help="closed / raw and open-model / paced pairs"
     )
     parser.add_argument("--quick", action="store_true", help="4 s per tool, one pair")
     args = parser.parse_args(argv)

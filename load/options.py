@@ -16,8 +16,8 @@ MODELS = ("closed", "open")
 USER_CLASSES = ("integrator", "agent")
 # The actions of each user class: integrators write, agents read.
 ACTIONS = {"integrator": ("create", "message"), "agent": ("list", "get")}
-# Requests of a write burst are measured under their own names ("POST /tickets (burst)"): N
-# writes at one instant queue up in any server, so their latency is shown but not gated, and
+# Requests of a burst are measured under their own names ("POST /tickets (burst)"): N
+# requests at one instant queue up in any server, so their latency is shown but not gated, and
 # the endpoints' own gates keep measuring the steady mix.
 BURST = " (burst)"
 ENDPOINTS = {
@@ -57,8 +57,9 @@ class LoadOptions:
     task_weights: Mapping[str, float] = field(
         default_factory=lambda: {"create": 3.0, "message": 2.0, "list": 2.0, "get": 3.0}
     )
-    # the write burst (closed model): ``burst_size`` simultaneous writes every ``burst_every``
-    # seconds, alternately N creates and N messages at one ticket, spread over the key pool
+    # the burst (closed model): ``burst_size`` simultaneous requests every ``burst_every``
+    # seconds, in turn N creates, N messages at one ticket and N reads by id of tickets earlier
+    # bursts created, spread over the key pool
     burst_size: int = 12
     burst_every: float = 1.0
     processes: int = 1
@@ -85,12 +86,12 @@ class LoadOptions:
 
     @property
     def bursts(self) -> bool:
-        """Whether the write-burst user runs (closed model only)."""
+        """Whether the burst user runs (closed model only)."""
         return self.model == "closed" and self.burst_size > 0
 
     @property
     def burst_rate(self) -> float:
-        """Requests per second the write bursts add (0 when off)."""
+        """Requests per second the bursts add (0 when off)."""
         return self.burst_size / self.burst_every if self.bursts else 0.0
 
     @property

@@ -24,7 +24,7 @@ from tixallo_qa.core.ratelimit import required_keys
 from tixallo_qa.core.redact import Redactor
 from tixallo_qa.core.settings import Settings
 from tixallo_qa.load import files, planning, report, stats
-from tixallo_qa.load.errors import SERVER, TRANSPORT
+from tixallo_qa.load.errors import BODY, SERVER, TRANSPORT
 from tixallo_qa.load.integrity import IntegrityResult, read_back
 from tixallo_qa.load.options import BURST, ChildPlan, LoadOptions, dumps
 from tixallo_qa.load.plan import load_plan, watch
@@ -354,6 +354,7 @@ def _finish(
             "failures": figures.failed,
             "server_errors": figures.server_errors,
             "transport_failures": figures.transport_failures,
+            "bad_bodies": figures.bad_bodies,
             "rate_limited": sum(figures.rate_limited.values()),
             "duration_s": round(figures.duration, 2),
             "per_second": round(figures.rps, 1),
@@ -432,8 +433,10 @@ def _error_figures(figures: stats.RunFigures, redactor: Redactor) -> ErrorFigure
     return ErrorFigures(
         server=figures.server_errors,
         transport=figures.transport_failures,
+        body=figures.bad_bodies,
         first_server=_describe(first(SERVER), redactor),
         first_transport=_describe(first(TRANSPORT), redactor),
+        first_body=_describe(first(BODY), redactor),
         first_any=_describe(first(None), redactor),
     )
 

@@ -32,6 +32,9 @@ class SloConfig:
     max_error_ratio: float = 0.001
     # A 5xx is a defect: none is allowed.
     max_server_errors: int = 0
+    # 2xx answers that are not as documented (not JSON data, a create naming no id, a read by
+    # id answering another ticket): a defect wherever the target is, none is allowed.
+    max_bad_bodies: int = 0
     # Resets, connections closed without an answer, timeouts. None: 0 against a loopback target
     # (no network in between to blame), else only counted in the error ratio.
     max_transport_failures: int | None = None
@@ -197,8 +200,10 @@ class ErrorFigures:
 
     server: Mapping[str, int] = field(default_factory=dict)
     transport: Mapping[str, int] = field(default_factory=dict)
+    body: int = 0  # 2xx answers not as documented
     first_server: str = ""  # when, where and a curl of the first 5xx
     first_transport: str = ""
+    first_body: str = ""
     first_any: str = ""  # the same for the most frequent failure of any kind
 
 
@@ -305,7 +310,7 @@ def evaluate(config: SloConfig, m: Measurements) -> list[SloRow]:
                     "measured, not gated",
                     f"p50 {_ms(e.p50)}, p99 {_ms(e.p99)}, max {_ms(e.max)}",
                     NA,
-                    "simultaneous writes queue in any server; the burst is there for races",
+                    "simultaneous requests queue in any server; the burst is there for races",
                 )
             )
             continue
@@ -386,6 +391,12 @@ def _error_rows(config: SloConfig, m: Measurements) -> list[SloRow]:
             errors.first_server,
         )
     )
+    rows.append(
+        _gate(
+            "bad 2xx bodies", config.max_bad_bodies, float(errors.body) if total else None,
+            f"{errors.body}", f"<= {config.max_bad_bodies}", errors.first_body,
+        )
+    )  # fmt: skip
     transport = sum(errors.transport.values())
     shown = f"{transport}" + (f" ({_kinds(errors.transport)})" if transport else "")
     limit = config.transport_limit(m.loopback)

@@ -14,7 +14,7 @@ from typing import Any
 
 from tixallo_qa.core.histogram import Histogram, rank
 from tixallo_qa.load import files
-from tixallo_qa.load.errors import SERVER, TRANSPORT, family
+from tixallo_qa.load.errors import BODY, SERVER, TRANSPORT, family
 from tixallo_qa.load.slo import EndpointFigures
 
 
@@ -70,6 +70,10 @@ class RunFigures:
     @property
     def transport_failures(self) -> dict[str, int]:
         return self.by_family(TRANSPORT)
+
+    @property
+    def bad_bodies(self) -> int:
+        return sum(self.by_family(BODY).values())
 
     @property
     def duration(self) -> float:

@@ -106,6 +106,8 @@ class Api:
         self.creates_in_flight = 0
         self.messages_in_flight: dict[str, int] = {}
         self.last_subject: str | None = None
+        self.last_read: dict[str, dict[str, Any]] = {}  # per workspace, the last ticket read by id
+        self.answers = 0  # 2xx answers so far (load-answer-cut)
 
     # -- responses -----------------------------------------------------------------------------
 
@@ -287,6 +289,29 @@ class Api:
                 return await _drop_connection(send, reset=False)
         return False
 
+    async def _crowded(self, fault: str, default: float, *, creates: bool = False) -> bool:
+        """Whether more than the fault's number of requests (or creates) overlap this one."""
+        if creates:
+            self.creates_in_flight += 1
+        try:
+            await asyncio.sleep(OVERLAP)
+            crowd = self.creates_in_flight if creates else self.in_flight
+        finally:
+            if creates:
+                self.creates_in_flight -= 1
+        return crowd > self.faults.param(fault, default)
+
+    def cut(self, response: Response) -> Response:
+        """load-answer-cut: every Nth 2xx answer loses its second half (a consistent length)."""
+        if not 200 <= response.status_code < 300 or not isinstance(response.body, bytes):
+            return response
+        self.answers += 1
+        if self.answers % int(self.faults.param("load-answer-cut", 300)):
+            return response
+        body = response.body
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        return Response(body[: len(body) // 2], response.status_code, headers=headers)
+
     async def _webhook_copies(self) -> int:
         """How many times this request's event is queued (load-webhook-double-under-concurrency)."""
         f = self.faults
@@ -374,6 +399,11 @@ class Api:
             event_changes=event_changes,
         )
         self.last_subject = ticket["subject"]
+        public = self.tickets.public(ticket)
+        if f.on("load-create-answer-no-id-under-concurrency") and await self._crowded(
+            "load-create-answer-no-id-under-concurrency", 3, creates=True
+        ):
+            public = {k: v for k, v in public.items() if k != "id"}
         if lose and crowd > f.param("load-lost-create-under-concurrency", 4):
             self.store.forget_ticket(ticket["id"])  # acknowledged below, never stored
         elif (
@@ -383,7 +413,7 @@ class Api:
         ):
             self.store.set_subject(ticket["id"], other)  # a buffer shared between requests
         self.dispatcher.wake()
-        return JSONResponse({"data": self.tickets.public(ticket)}, status_code=201)
+        return JSONResponse({"data": public}, status_code=201)
 
     def _fire_for_rejected(self, workspace_id: str) -> None:
         now = self.store.now()
@@ -419,7 +449,14 @@ class Api:
             notes = self.store.internal_notes(str(row[0]))
             if notes:
                 headers["X-Ticket-Notes"] = " | ".join(notes)
-        return JSONResponse({"data": self.tickets.detail_json(row)}, headers=headers)
+        detail = self.tickets.detail_json(row)
+        if self.faults.on("load-get-crossed-under-concurrency"):
+            # A buffer shared between requests: a crowded read answers the last one read.
+            other = self.last_read.get(admitted)
+            self.last_read[admitted] = detail
+            if other is not None and await self._crowded("load-get-crossed-under-concurrency", 5):
+                detail = other
+        return JSONResponse({"data": detail}, headers=headers)
 
     async def add_message(self, request: Request) -> Response:
         admitted = self.admit(request)
@@ -536,6 +573,8 @@ class _Endpoint:
                 response = await handler(request)
             finally:
                 api.in_flight -= 1
+            if api.faults.on("load-answer-cut"):
+                response = api.cut(response)
             uncounted = api.faults.param("ratelimit-status-not-counted", 400)
             bucket = getattr(request.state, "rate_bucket", None)
             if (

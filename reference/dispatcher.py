@@ -173,9 +173,12 @@ class Dispatcher:
             error: str | None = None
             wait = 0.0
             try:
-                status, wait = await self._post(
-                    url, secret, event_type, delivery_id, payload.encode()
-                )
+                body = payload.encode()
+                if self.faults.on("load-webhook-cut") and not seq % int(
+                    self.faults.param("load-webhook-cut", 40)
+                ):
+                    body = body[: len(body) // 2]  # signed as cut: only the JSON is broken
+                status, wait = await self._post(url, secret, event_type, delivery_id, body)
             except (
                 Exception
             ) as exc:  # any failure to deliver (refused, timeout, bad URL) is retried

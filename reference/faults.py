@@ -201,6 +201,16 @@ CATALOGUE: tuple[Fault, ...] = (
     Fault("load-webhook-very-late", "load", "Planted bug: 1% of webhooks are sent 15 s late", 0.01),
     Fault("load-webhook-double-under-concurrency", "load", "Planted bug: above 6 requests in flight, the event fires twice (two delivery ids)", 6),
     Fault("load-webhook-crossed-under-concurrency", "load", "Planted bug: beyond 4 creates in flight, ticket.created carries another request's subject", 4),
+    Fault("load-webhook-cut", "load", "Planted bug: every 40th delivery's body is cut in half, and signed as cut, on every attempt", 40),
+    Fault("load-webhook-cut", "load", "Planted bug: every 230th delivery's body is cut in half, and signed as cut, on every attempt", 230),
+    # ... answers that are wrong only while requests overlap: the stored data is right, so
+    # only a check of every answer during the run can see them
+    Fault("load-get-crossed-under-concurrency", "load", "Planted bug: above 5 requests in flight, a read by id answers the ticket another request read last", 5),
+    Fault("load-get-crossed-under-concurrency", "load", "Planted bug: above 9 requests in flight, a read by id answers the ticket another request read last", 9),
+    Fault("load-create-answer-no-id-under-concurrency", "load", "Planted bug: beyond 3 creates in flight, the 201 answer leaves out the ticket's id (the ticket is stored)", 3),
+    Fault("load-create-answer-no-id-under-concurrency", "load", "Planted bug: beyond 7 creates in flight, the 201 answer leaves out the ticket's id (the ticket is stored)", 7),
+    Fault("load-answer-cut", "load", "Planted bug: every 300th 2xx answer is cut in half (its Content-Length says so: no transport error)", 300),
+    Fault("load-answer-cut", "load", "Planted bug: every 1,700th 2xx answer is cut in half, fewer than the error-ratio gate allows", 1700),
     # ... slower as the workspace fills up, while staying under the SLO for the run
     Fault("load-slow-as-data-grows", "load", "Planted bug: the list gets 20 ms slower per 100 tickets in the workspace", 20),
     Fault("load-slow-as-data-grows", "load", "Planted bug: the list gets 40 ms slower per 100 tickets in the workspace", 40),

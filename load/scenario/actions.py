@@ -50,6 +50,32 @@ def _echo(data: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
     return {k: data.get(k) for k in names if k in data}
 
 
+# What each 2xx answer's ``data`` must be whatever the load (Pacer.call's ``check``): a create
+# names what it created, a list is a list, a read by id is that very ticket. A deployment that
+# crosses answers between concurrent requests, or cuts them short, fails here, while the run
+# is on; the read-back at the end only sees what was stored.
+def _names_created(data: Any) -> str | None:
+    if isinstance(data, dict) and isinstance(data.get("id"), str) and data["id"]:
+        return None
+    return "the 201 answer names no id of what it created"
+
+
+def _is_list(data: Any) -> str | None:
+    return None if isinstance(data, list) else "the list answer's data is not a list"
+
+
+def _is_ticket(ticket_id: str) -> Any:
+    def check(data: Any) -> str | None:
+        if isinstance(data, dict) and data.get("id") == ticket_id:
+            return None
+        other = data.get("id") if isinstance(data, dict) else None
+        return f"GET /tickets/{ticket_id} answered " + (
+            f"another ticket ({other})" if other else "no ticket"
+        )
+
+    return check
+
+
 def create_ticket(
     client: Any,
     pacer: Pacer,
@@ -76,6 +102,7 @@ def create_ticket(
         json=body,
         intended=intended,
         slot=slot,
+        check=_names_created,
     )
     if reply.status == 201 and isinstance(reply.data, dict) and reply.data.get("id"):
         STATE.collector.record_created(
@@ -106,8 +133,9 @@ def add_message(
     body = {"body": f"Reply {os.getpid()}-{next(_counter)} from tixallo-qa load."}
     path = f"/tickets/{ticket_id}/messages"
     reply = pacer.call(
-        client, "POST", path, name=_name("message", burst), json=body, intended=intended, slot=slot
-    )
+        client, "POST", path, name=_name("message", burst), json=body, intended=intended,
+        slot=slot, check=_names_created,
+    )  # fmt: skip
     if reply.status == 201 and isinstance(reply.data, dict) and reply.data.get("id"):
         STATE.collector.record_created(
             {
@@ -131,16 +159,27 @@ def list_tickets(
     *,
     intended: float | None = None,
 ) -> Reply:
-    reply = pacer.call(client, "GET", list_path(), name=_name("list"), intended=intended)
+    reply = pacer.call(
+        client, "GET", list_path(), name=_name("list"), intended=intended, check=_is_list
+    )
     if seen is not None and isinstance(reply.data, list):
         seen[:] = [t["id"] for t in reply.data if isinstance(t, dict) and t.get("id")]
     return reply
 
 
 def get_ticket(
-    client: Any, pacer: Pacer, ticket_id: str, *, intended: float | None = None
+    client: Any,
+    pacer: Pacer,
+    ticket_id: str,
+    *,
+    intended: float | None = None,
+    slot: Reservation | None = None,
+    burst: bool = False,
 ) -> Reply:
-    return pacer.call(client, "GET", f"/tickets/{ticket_id}", name=_name("get"), intended=intended)
+    return pacer.call(
+        client, "GET", f"/tickets/{ticket_id}", name=_name("get", burst), intended=intended,
+        slot=slot, check=_is_ticket(ticket_id),
+    )  # fmt: skip
 
 
 def perform(

@@ -1,12 +1,17 @@
-"""The write burst: N writes sent at the same instant, again and again, so races in the target show.
+"""The burst: N requests sent at the same instant, again and again, so races in the target show.
 
-Alternately N ``POST /tickets`` and N ``POST /tickets/{id}/messages`` at one ticket (the same
-ticket for a few bursts, so later bursts happen after earlier ones and the order of the whole
-conversation can be checked), each request on its own key of the pool where the pool has enough.
+In turn N ``POST /tickets``, N ``POST /tickets/{id}/messages`` at one ticket (the same ticket
+for a few bursts, so later bursts happen after earlier ones and the order of the whole
+conversation can be checked) and N ``GET /tickets/{id}`` of tickets earlier bursts created (each
+answer must be that very ticket: a deployment that crosses answers between overlapping reads
+shows it only here), each request on its own key of the pool where the pool has enough. The
+reads only ask for tickets created a burst or more before, so a deployment that is only
+eventually consistent is not blamed.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 
 import gevent
@@ -19,10 +24,13 @@ from tixallo_qa.load.scenario.state import STATE
 
 # Message bursts at one ticket before moving to a newer one (keeps conversations short).
 BURSTS_PER_TICKET = 5
+CREATES, MESSAGES, READS = range(3)  # the kinds of burst, in turn
+# Tickets of earlier create bursts the read bursts choose from (the newest ones).
+READABLE = 64
 
 
 class BurstUser(FastHttpUser):
-    """One per run (closed model): bursts of simultaneous writes every ``burst_every`` seconds."""
+    """One per run (closed model): bursts of simultaneous requests every ``burst_every`` seconds."""
 
     fixed_count = 1
     # Set from the plan before users start: one connection per request of a burst.
@@ -36,12 +44,14 @@ class BurstUser(FastHttpUser):
         self.hot: str | None = None
         self.on_hot = 0
         self.round = 0
+        self.made: list[str] = []  # tickets created by earlier bursts, newest last
 
     @task
     def burst(self) -> None:
         plan, pacer = STATE.require()
         n = plan.options.burst_size
-        if self.hot is None or self.round % 2 == 0:
+        kind = self.round % 3
+        if self.hot is None or kind == CREATES:
             replies = self._at_once(
                 n,
                 lambda slot: actions.create_ticket(
@@ -51,6 +61,17 @@ class BurstUser(FastHttpUser):
             made = [r.data["id"] for r in replies if r.status == 201 and isinstance(r.data, dict)]
             if made and (self.hot is None or self.on_hot >= BURSTS_PER_TICKET):
                 self.hot, self.on_hot = made[0], 0
+            self.made = (self.made + made)[-READABLE:]
+        elif kind == READS and self.made:
+            chosen = random.sample(self.made, min(n, len(self.made)))
+            chosen += random.choices(self.made, k=n - len(chosen))
+            ids = iter(chosen)
+            self._at_once(
+                n,
+                lambda slot: actions.get_ticket(
+                    self.client, pacer, next(ids), slot=slot, burst=True
+                ),
+            )
         else:
             hot = self.hot
             self._at_once(

@@ -8,7 +8,7 @@ kind (``HTTP 503``, ``connection reset``, ``timeout``...) with a redacted curl o
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from json import loads
 from typing import Any, NamedTuple
 
@@ -77,8 +77,14 @@ class Pacer:
         json: Any = None,
         intended: float | None = None,
         slot: Reservation | None = None,
+        check: Callable[[Any], str | None] | None = None,
     ) -> Reply:
-        """One request. With ``intended`` (a perf_counter instant) latency is measured from it."""
+        """One request. With ``intended`` (a perf_counter instant) latency is measured from it.
+
+        ``check`` looks at a 2xx answer's ``data`` and names what is wrong with it (None: it is
+        as documented): such an answer is a failed request of the bad-body kind, like one that
+        is not JSON at all.
+        """
         slot = slot or self.pool.reserve()
         if slot.delay > 0:
             gevent.sleep(slot.delay)
@@ -129,10 +135,12 @@ class Pacer:
                     # Parsed from the bytes (JSON is UTF-8): resp.json() would first guess a
                     # charset from the headers and decode a str copy of the whole body.
                     data = loads(resp.content)["data"]
+                    problem = check(data) if check is not None else None
                 except (ValueError, KeyError, TypeError):
-                    text = "the body is not {'data': ...}"
-                    self._failed(client, endpoint, BODY, method, path, json, acked_at, text)
-                    resp.failure(f"HTTP {status}: {text}")
+                    problem = "the body is not {'data': ...}"
+                if problem is not None:
+                    self._failed(client, endpoint, BODY, method, path, json, acked_at, problem)
+                    resp.failure(f"HTTP {status}: {problem}")
                     return Reply(status, None, acked_at, sent_at)
                 resp.success()
                 return Reply(status, data, acked_at, sent_at)

@@ -91,10 +91,28 @@ def test_default_run_passes_and_accounts_every_create(tmp_path: Path) -> None:
         ),
         (["load-5xx-under-concurrency=8"], ["server errors (5xx)"], 6),
         (["load-webhook-loss"], ["webhook loss"], 6),
+        # Answers crossed between overlapping reads, creates naming no id, deliveries cut short:
+        # the stored data is right, so only the checks of every answer during the run see them.
+        (
+            [
+                "load-get-crossed-under-concurrency=5",
+                "load-create-answer-no-id-under-concurrency=3",
+                "load-webhook-cut=40",
+            ],
+            ["bad 2xx bodies", "webhook loss"],
+            8,
+        ),
         # A create that slows as the workspace grows, while staying under its SLO.
         (["load-create-slows-as-data-grows=25"], ["trend: POST /tickets p75"], 14),
     ],
-    ids=["latency-writes-webhooks", "numbers-order-resets", "5xx", "webhook-loss", "trend"],
+    ids=[
+        "latency-writes-webhooks",
+        "numbers-order-resets",
+        "5xx",
+        "webhook-loss",
+        "bad-answers",
+        "trend",
+    ],
 )
 def test_planted_faults_fail_the_run_naming_their_slo(
     tmp_path: Path, faults: list[str], breaches: list[str], duration: float

@@ -96,6 +96,8 @@ def test_each_breach_names_its_slo() -> None:
             integrity=IntegrityFigures(50, 0, 50, 0, ordered_pairs=9, order_violations=1)
         ),
         "server errors (5xx)": _healthy(errors=ErrorFigures(server={"HTTP 503": 1})),
+        # One bad answer in a run far under the error-ratio gate still fails its own gate.
+        "bad 2xx bodies": _healthy(errors=ErrorFigures(body=1)),
         "rate-limited (429) ratio": _healthy(rate_limited=50),
         "trend: GET /tickets p75": _healthy(
             trends=(Trend("GET /tickets", RISING, 5.0, 40.0, 80.0, (50, 50, 50), 1.0, "x"),)

@@ -80,7 +80,18 @@ PROBES: dict[str, Probe] = {
     "ratelimit-none": lambda c, s: [c.get("/tickets").status_code for _ in range(4)][-1],
     "ratelimit-no-retry-after": lambda c, s: [c.get("/tickets").headers.get("retry-after") for _ in range(4)][-1],
     "validation-invalid-json-500": lambda c, s: c.post("/tickets", content=b"{").status_code,
+    # Every 3rd 2xx answer cut in half, with a Content-Length that matches what is sent.
+    "load-answer-cut=3": lambda c, s: [_parses(c.get("/tickets")) for _ in range(6)],
 }  # fmt: skip
+
+
+def _parses(response: httpx.Response) -> bool:
+    assert int(response.headers["content-length"]) == len(response.content)
+    try:
+        response.json()
+    except ValueError:
+        return False
+    return True
 
 
 @pytest.mark.parametrize("fault", sorted(PROBES))

@@ -96,7 +96,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="closed model: writes sent at the same instant in each burst, 0 = none (default 12)",
     )
     model.add_argument(
-        "--burst-every", type=float, help="closed model: seconds between write bursts (default 1)"
+        "--burst-every", type=float, help="closed model: seconds between bursts (default 1)"
     )
     model.add_argument(
         "--readback-sample",
@@ -148,6 +148,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     gates.add_argument(
         "--slo-server-errors", type=int, help="5xx answers allowed (default 0: a 5xx is a defect)"
+    )
+    gates.add_argument(
+        "--slo-bad-bodies",
+        type=int,
+        help="2xx answers not as documented allowed (default 0: not JSON data, a create naming "
+        "no id, a read by id answering another ticket)",
     )
     gates.add_argument(
         "--slo-transport-failures",
@@ -274,6 +280,7 @@ def build(args: argparse.Namespace) -> tuple[Any, Any]:
         max_webhook_lost=args.slo_webhook_lost,
         max_double_fires=args.slo_double_fires,
         max_server_errors=args.slo_server_errors,
+        max_bad_bodies=args.slo_bad_bodies,
         max_transport_failures=args.slo_transport_failures,
         trend_max_growth_ms=args.slo_trend_growth_ms,
         trend_max_growth_ratio=args.slo_trend_growth_ratio,
