@@ -182,6 +182,14 @@ def _serve(args: argparse.Namespace, *, project: bool) -> int:
         for f in CATALOGUE:
             print(f"{f.plant:42} {f.family:15} {f.label}")
         return 0
+    if project and args.db == ":memory:":
+        # The seed and the server open the database apart, and each :memory: connection is a
+        # database of its own: a throwaway file, gone when the server stops, keeps them one.
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="tixallo-reference-") as scratch:
+            args.db = str(Path(scratch) / "reference.sqlite3")
+            return _serve(args, project=project)
     tls_settings: dict[str, str] = {}
     if project and args.tls and not args.tls_cert:
         from tixallo_qa.reference.tls import make_local_ca
@@ -193,9 +201,9 @@ def _serve(args: argparse.Namespace, *, project: bool) -> int:
         print(
             f"serving HTTPS with a local CA: trust {made.ca} (TIXALLO_CA_BUNDLE)", file=sys.stderr
         )
-    config = _config(args)
     if not project:
-        return server.serve(config, on_ready=server.announce)
+        return server.serve(_config(args), on_ready=server.announce)
+    config = _config(args)
     settings = _project_settings(args)
 
     def ready(base_url: str, port: int) -> None:

@@ -132,40 +132,47 @@ def test_admin_key_and_endpoint(tmp_path: Path) -> None:
     )
 
 
+def _start_project(cwd: Path, *args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """`tixallo-qa reference serve --port 0 ARGS` in ``cwd``, and the settings it printed."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tixallo_qa", "reference", "serve", "--port", "0", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    settings: dict[str, str] = {}
+    assert process.stdout is not None
+    deadline = time.monotonic() + 10
+    while "TIXALLO_RATE_LIMIT" not in settings and time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        name, _, value = line.strip().partition("=")
+        settings[name] = value
+    return process, settings
+
+
+def _lists(settings: dict[str, str]) -> int:
+    with httpx.Client(trust_env=False) as c:
+        key = settings["TIXALLO_API_KEY"]
+        return c.get(
+            settings["TIXALLO_BASE_URL"] + "/tickets", headers={"Authorization": f"Bearer {key}"}
+        ).status_code
+
+
 def test_project_serve_seeds_prints_settings_and_reuses_them(tmp_path: Path) -> None:
     """`tixallo-qa reference serve` (make serve) on a fresh directory, then again on the same one."""
 
     def start() -> tuple[subprocess.Popen[str], dict[str, str]]:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tixallo_qa", "reference", "serve", "--port", "0"],
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=dict(os.environ),
-        )
-        settings: dict[str, str] = {}
-        assert process.stdout is not None
-        deadline = time.monotonic() + 10
-        while "TIXALLO_RATE_LIMIT" not in settings and time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            name, _, value = line.strip().partition("=")
-            settings[name] = value
-        return process, settings
+        return _start_project(tmp_path)
 
     process, settings = start()
     try:
         assert settings["TIXALLO_BASE_URL"].startswith("http://127.0.0.1:")
         assert settings["TIXALLO_SINK_PORT"] == "8787"
-        with httpx.Client(trust_env=False) as c:
-            key = settings["TIXALLO_API_KEY"]
-            response = c.get(
-                settings["TIXALLO_BASE_URL"] + "/tickets",
-                headers={"Authorization": f"Bearer {key}"},
-            )
-            assert response.status_code == 200
+        assert _lists(settings) == 200
         env_file = tmp_path / ".tixallo" / "reference.env"
         assert oct(env_file.stat().st_mode & 0o777) == "0o600"
     finally:
@@ -177,6 +184,24 @@ def test_project_serve_seeds_prints_settings_and_reuses_them(tmp_path: Path) -> 
     finally:
         again.send_signal(signal.SIGTERM)
         again.communicate(timeout=10)
+
+
+def test_project_serve_in_memory_serves_the_keys_it_prints(tmp_path: Path) -> None:
+    """--db :memory: is a database for this server only: its printed keys work, none is kept."""
+    process, settings = _start_project(tmp_path, "--db", ":memory:")
+    try:
+        assert _lists(settings) == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=10)
+    again, settings_again = _start_project(tmp_path, "--db", ":memory:")
+    try:
+        assert _lists(settings_again) == 200
+        assert settings_again["TIXALLO_API_KEY"] != settings["TIXALLO_API_KEY"]
+    finally:
+        again.send_signal(signal.SIGTERM)
+        again.communicate(timeout=10)
+    assert not (tmp_path / ".tixallo" / "reference.sqlite3").exists()
 
 
 def test_ready_file_and_config_endpoints(tmp_path: Path) -> None:
