@@ -64,7 +64,8 @@ class LoadOptions:
     burst_every: float = 1.0
     processes: int = 1
     measure_limiter: bool = False
-    # Stop the run at the first 5xx, or the first transport failure on a loopback target: each
+    # Stop the run at the first 5xx, the first 2xx answer not as documented, or the first
+    # transport failure on a loopback target: each
     # already breaks its default gate (0), and every gate is then judged on what was sent (the
     # selftest: a caught fault needs no more load).
     stop_on_error: bool = False

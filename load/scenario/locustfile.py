@@ -20,7 +20,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from tixallo_qa.core import netutil
 from tixallo_qa.core.settings import load_settings
-from tixallo_qa.load.errors import SERVER, TRANSPORT
+from tixallo_qa.load.errors import BODY, SERVER, TRANSPORT
 from tixallo_qa.load.options import ChildPlan
 from tixallo_qa.load.scenario import tls
 from tixallo_qa.load.scenario.aggregator import Aggregator
@@ -144,8 +144,9 @@ def _run_for(plan: ChildPlan) -> None:
     if not plan.options.stop_on_error:
         gevent.sleep(plan.options.duration)
         return
-    # 5xx are gated at 0; transport failures only against a loopback target (no network to blame).
-    families = {SERVER}
+    # 5xx and bad 2xx bodies are gated at 0; transport failures only against a loopback target
+    # (no network to blame).
+    families = {SERVER, BODY}
     if netutil.is_loopback_url(load_settings().base_url or ""):
         families.add(TRANSPORT)
     deadline = time.monotonic() + plan.options.duration

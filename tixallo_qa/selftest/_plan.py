@@ -70,7 +70,11 @@ class Budgets:
                 f"for load-family faults and the faithful deployment: a {self.load_seconds:g} s "
                 "closed-model load run (load.runner defaults: 20 users and a burst of 12 simultaneous "
                 "requests every second) gated by the default SLOs, every created ticket read back"
-                + ("; it stops at its first 5xx or transport failure" if self.first_failure else "")
+                + (
+                    "; it stops at its first 5xx, bad 2xx body or transport failure"
+                    if self.first_failure
+                    else ""
+                )
                 + "; "
                 "a load fault meets the contract suite too when the load run misses it"
             ),
