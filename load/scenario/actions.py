@@ -14,6 +14,7 @@ from tixallo_qa.core.ratelimit import Reservation
 from tixallo_qa.load.options import BURST, ENDPOINTS, list_path
 from tixallo_qa.load.scenario.pacing import Pacer, Reply
 from tixallo_qa.load.scenario.state import STATE
+from tixallo_qa.load.scenario.wire import Wire
 
 _counter = itertools.count(1)
 # What a 201 said, kept with each created record so the read-back compares with it.
@@ -77,7 +78,7 @@ def _is_ticket(ticket_id: str) -> Any:
 
 
 def create_ticket(
-    client: Any,
+    client: Wire,
     pacer: Pacer,
     run_id: str,
     *,
@@ -122,7 +123,7 @@ def create_ticket(
 
 
 def add_message(
-    client: Any,
+    client: Wire,
     pacer: Pacer,
     ticket_id: str,
     *,
@@ -153,7 +154,7 @@ def add_message(
 
 
 def list_tickets(
-    client: Any,
+    client: Wire,
     pacer: Pacer,
     seen: MutableSequence[str] | None = None,
     *,
@@ -168,7 +169,7 @@ def list_tickets(
 
 
 def get_ticket(
-    client: Any,
+    client: Wire,
     pacer: Pacer,
     ticket_id: str,
     *,
@@ -183,7 +184,7 @@ def get_ticket(
 
 
 def perform(
-    action: str, client: Any, pacer: Pacer, run_id: str, *, intended: float | None = None
+    action: str, client: Wire, pacer: Pacer, run_id: str, *, intended: float | None = None
 ) -> Reply:
     """One action of the open model's mix; reads and messages use tickets this process created."""
     known = STATE.recent

@@ -15,12 +15,13 @@ import random
 from collections.abc import Callable
 
 import gevent
-from locust import FastHttpUser, task
+from locust import task
 
 from tixallo_qa.core.ratelimit import Reservation
 from tixallo_qa.load.scenario import actions
 from tixallo_qa.load.scenario.pacing import Reply
 from tixallo_qa.load.scenario.state import STATE
+from tixallo_qa.load.scenario.users import WireUser
 
 # Message bursts at one ticket before moving to a newer one (keeps conversations short).
 BURSTS_PER_TICKET = 5
@@ -29,7 +30,7 @@ CREATES, MESSAGES, READS = range(3)  # the kinds of burst, in turn
 READABLE = 64
 
 
-class BurstUser(FastHttpUser):
+class BurstUser(WireUser):
     """One per run (closed model): bursts of simultaneous requests every ``burst_every`` seconds."""
 
     fixed_count = 1

@@ -22,12 +22,11 @@ from tixallo_qa.core import netutil
 from tixallo_qa.core.settings import load_settings
 from tixallo_qa.load.errors import BODY, SERVER, TRANSPORT
 from tixallo_qa.load.options import ChildPlan
-from tixallo_qa.load.scenario import tls
 from tixallo_qa.load.scenario.aggregator import Aggregator
 from tixallo_qa.load.scenario.burst import BurstUser
 from tixallo_qa.load.scenario.open_model import OpenModelUser
 from tixallo_qa.load.scenario.state import STATE
-from tixallo_qa.load.scenario.users import AgentUser, IntegratorUser
+from tixallo_qa.load.scenario.users import AgentUser, IntegratorUser, WireUser
 
 __all__ = ["AgentUser", "BurstUser", "IntegratorUser", "OpenModelUser"]
 
@@ -54,8 +53,8 @@ def _arguments(parser: Any) -> None:
 def _init(environment: Environment, **_: Any) -> None:
     if isinstance(environment.runner, MasterRunner):
         environment.runner.register_message(MESSAGE, _on_batch)
-    # Verify the deployment's certificate against TIXALLO_CA_BUNDLE (FastHttpUser would not).
-    tls.configure((IntegratorUser, AgentUser, BurstUser, OpenModelUser), load_settings().ca_bundle)
+    # Verify the deployment's certificate against TIXALLO_CA_BUNDLE.
+    WireUser.ca_bundle = load_settings().ca_bundle
     raw = getattr(environment.parsed_options, "tixallo_plan", "")
     if raw:
         plan = ChildPlan.from_json(json.loads(raw))
@@ -69,8 +68,7 @@ def _init(environment: Environment, **_: Any) -> None:
 def _configure_users(plan: ChildPlan) -> None:
     """Class attributes read when a user is made (remote workers get the plan only at test start)."""
     # A request with no answer for this long is a timeout.
-    for cls in (IntegratorUser, AgentUser, BurstUser, OpenModelUser):
-        cls.network_timeout = cls.connection_timeout = plan.request_timeout
+    WireUser.timeout = plan.request_timeout
     # One connection per request that may be in flight at once.
     BurstUser.concurrency = max(1, plan.options.burst_size)
     OpenModelUser.concurrency = plan.options.max_in_flight
@@ -96,6 +94,7 @@ def _test_start(environment: Environment, **_: Any) -> None:
         STATE.configure(
             getattr(environment.parsed_options, "tixallo_plan", ""),
             getattr(runner, "worker_index", 0),
+            environment.events.request.fire,
         )
         _configure_users(plan)
         if isinstance(runner, WorkerRunner) and "flush" not in _greenlets:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import time
 
 import gevent
-from locust import FastHttpUser, constant, task
+from locust import constant, task
 from locust.exception import StopUser
 
 from tixallo_qa.load.scenario import actions
 from tixallo_qa.load.scenario.state import STATE
+from tixallo_qa.load.scenario.users import WireUser
 from tixallo_qa.load.schedule import ArrivalSchedule, picker
 
 # Arrivals due sooner than this are sent at once: the hub's timers (epoll) resolve a
@@ -24,7 +25,7 @@ from tixallo_qa.load.schedule import ArrivalSchedule, picker
 EARLY = 0.001
 
 
-class OpenModelUser(FastHttpUser):
+class OpenModelUser(WireUser):
     """One per load process: it follows its stream of the timetable and never waits for answers."""
 
     wait_time = constant(0)
@@ -80,3 +81,4 @@ class OpenModelUser(FastHttpUser):
 
     def on_stop(self) -> None:
         gevent.killall(self.crew, block=True, timeout=STATE.require()[0].stop_grace)
+        super().on_stop()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from tixallo_qa.core.settings import load_settings
 from tixallo_qa.load.options import ChildPlan
@@ -21,8 +23,13 @@ class ProcessState:
     recent: deque[str] = field(default_factory=lambda: deque(maxlen=2000))
     index: int = 0
 
-    def configure(self, plan_json: str, index: int) -> None:
-        """Build the plan and this process's key slice (index-th of ``plan.slices``)."""
+    def configure(
+        self, plan_json: str, index: int, report: Callable[..., Any] | None = None
+    ) -> None:
+        """Build the plan and this process's key slice (index-th of ``plan.slices``).
+
+        ``report`` receives every request for locust's own statistics (its request event).
+        """
         self.plan = ChildPlan.from_json(json.loads(plan_json))
         self.index = index
         self.collector.configure(self.plan.options.window)
@@ -38,6 +45,7 @@ class ProcessState:
             self.collector,
             settings.secrets,
             honour_retry_after=not measuring,
+            report=report,
         )
 
     def require(self) -> tuple[ChildPlan, Pacer]:

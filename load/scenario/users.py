@@ -1,17 +1,41 @@
-"""The closed-model users: an integrator that writes, agent tooling that reads."""
+"""Locust's users: ``WireUser`` under every model; the closed model's integrator and agent."""
 
 from __future__ import annotations
 
 import random
+from typing import Any
 
-from locust import FastHttpUser, task
+from locust import User, task
 
 from tixallo_qa.load.options import ACTIONS
 from tixallo_qa.load.scenario import actions
 from tixallo_qa.load.scenario.state import STATE
+from tixallo_qa.load.scenario.wire import Wire
 
 
-class _TixalloUser(FastHttpUser):
+class WireUser(User):
+    """A locust user whose ``client`` is a ``Wire`` to the run's host (the class settings below)."""
+
+    abstract = True
+    # Set from the plan before users start (locustfile._configure_users).
+    concurrency = 10  # connections: one per request this user may have in flight
+    timeout = 60.0  # seconds without an answer (or a connection) before a request fails
+    # TIXALLO_CA_BUNDLE: what the deployment's certificate is checked against (None: the system's).
+    ca_bundle: str | None = None
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        if not self.host:
+            raise ValueError("no host: run this locustfile through 'tixallo-qa load'")
+        self.client = Wire(
+            self.host, concurrency=self.concurrency, timeout=self.timeout, ca_bundle=self.ca_bundle
+        )
+
+    def on_stop(self) -> None:
+        self.client.close()
+
+
+class _TixalloUser(WireUser):
     abstract = True
 
     def wait_time(self) -> float:
