@@ -12,12 +12,11 @@ import uuid
 from collections import deque
 from typing import Any
 
-import httpx
-
 from tixallo_qa.core import signing, tls
 from tixallo_qa.core.events import MESSAGE_CREATED, TICKET_CREATED
 from tixallo_qa.core.ratelimit import parse_retry_after
 from tixallo_qa.reference.faults import FaultSet
+from tixallo_qa.reference.poster import Poster
 from tixallo_qa.reference.store import Store, shift_ts
 
 log = logging.getLogger("reference.dispatcher")
@@ -99,7 +98,7 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._client: Poster | None = None
         self._recent: deque[float] = deque()
 
     def wake(self) -> None:
@@ -107,14 +106,9 @@ class Dispatcher:
         self._wake.set()
 
     async def start(self) -> None:
-        # trust_env=False: a proxy from the environment must never see loopback deliveries.
-        self._client = httpx.AsyncClient(
-            timeout=self.timeout,
-            trust_env=False,
-            limits=httpx.Limits(max_connections=128, max_keepalive_connections=64),
-            # An https receiver is verified against the configured bundle (TIXALLO_CA_BUNDLE).
-            verify=tls.client_context(self.ca_bundle),
-        )
+        # No proxy from the environment ever sees a delivery; an https receiver is verified
+        # against the configured bundle (TIXALLO_CA_BUNDLE).
+        self._client = Poster(timeout=self.timeout, context=tls.client_context(self.ca_bundle))
         # Deliveries pending when the last process stopped are due now: at least once.
         self.store.release_leases(time.time())
         self._runner = asyncio.create_task(self._run(), name="webhook-dispatcher")
@@ -209,9 +203,8 @@ class Dispatcher:
         # The bad-signature fault signs other bytes than it sends (one more byte at the end).
         signed = body + b" " if self.faults.on("webhook-bad-signature") else body
         headers = signer.sign(signed, delivery_id=delivery_id, event_type=event_type, timestamp=ts)
-        headers["User-Agent"] = "Tixallo-Webhooks/reference"
-        response = await self._client.post(url, content=body, headers=headers)
+        status, answer = await self._client.post(url, body, headers)
         wait = 0.0
-        if response.status_code in (429, 503):
-            wait = parse_retry_after(response.headers.get("retry-after"), default=0.0)
-        return response.status_code, wait
+        if status in (429, 503):
+            wait = parse_retry_after(answer.get("retry-after"), default=0.0)
+        return status, wait
