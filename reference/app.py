@@ -39,6 +39,12 @@ API = "/api/v1"
 _UUID = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", re.ASCII
 )
+# What a lenient UUID parser (Postgres' uuid input) also takes: no hyphens, or braces.
+_UUID_LOOSE = re.compile(r"\{?[0-9a-fA-F]{32}\}?|\{" + _UUID.pattern + r"\}", re.ASCII)
+# Optional request fields of createTicket (validation-null-optional-500).
+_OPTIONAL_FIELDS = ("customer_name", "priority")
+# The API key's length: "txk_" + token_urlsafe(24) (auth-key-suffix-accepted compares only that).
+_KEY_LENGTH = 36
 # The 401 fault's body, and the bucket unauthenticated requests land in under ratelimit-401-counted.
 _ANON = "\x00unauthenticated"
 _SHARED = "\x00shared"
@@ -99,7 +105,8 @@ class Api:
         )
         self.tickets = Tickets(store, self.faults, default_priority=default_priority or "medium")
         self.dispatcher = dispatcher
-        self.limiter = SlidingWindowLimiter(config.rate_limit, config.rate_window)
+        extra = 1 if self.faults.on("ratelimit-off-by-one") and config.rate_limit > 0 else 0
+        self.limiter = SlidingWindowLimiter(config.rate_limit + extra, config.rate_window)
         self.refused: dict[str, int] = {}  # 429s per bucket (the early-retry-served fault)
         self.in_flight = 0
         # Load faults: creates in flight, messages in flight per ticket, the last create's subject.
@@ -146,9 +153,11 @@ class Api:
             ]
         status = 422 if self.faults.on("validation-422") else 400
         details = {"fieldErrors": field_errors, "formErrors": exc.form_errors, **extra}
+        if exc.form_errors and self.faults.on("validation-form-errors-shape"):
+            details = {"formErrors": exc.form_errors, **extra}
         return self.error(status, self.errors.invalid_input, details=details)
 
-    def rate_limited(self) -> Response:
+    def rate_limited(self, request: Request | None = None) -> Response:
         # Retry-After and window_seconds are whole seconds; round up so waiting that long suffices.
         window = math.ceil(self.config.rate_window)
         retry_after = window
@@ -161,11 +170,19 @@ class Api:
             body = {
                 "error": self.errors.rate_limited,
                 "limit": self.config.rate_limit,
-                "window_seconds": window,
+                "window_seconds": window * 1000
+                if self.faults.on("ratelimit-window-ms")
+                else window,
             }
         headers = (
             {} if self.faults.on("ratelimit-no-retry-after") else {"Retry-After": str(retry_after)}
         )
+        if (
+            request is not None
+            and request.method == "POST"
+            and self.faults.on("ratelimit-no-retry-after-on-writes")
+        ):
+            headers = {}
         return JSONResponse(body, status_code=429, headers=headers)
 
     # -- the checks before an operation ----------------------------------------------------------
@@ -174,10 +191,14 @@ class Api:
         """(key id, workspace id) of the presented key, or the 401 answer."""
         f = self.faults
         header = request.headers.get("authorization")
+        if header is None and f.on("auth-key-in-query") and request.query_params.get("api_key"):
+            header = f"Bearer {request.query_params['api_key']}"
         if header is None:
             return self.server_error() if f.on("auth-missing-header-500") else self.unauthorized()
         scheme, _, token = header.strip().partition(" ")
         token = token.strip()
+        if not token and scheme.lower() == "bearer" and f.on("auth-empty-token-500"):
+            return self.server_error()
         if f.on("auth-any-scheme-accepted"):
             token = token or scheme
         elif (
@@ -187,6 +208,8 @@ class Api:
         if not token:
             return self.unauthorized()
         found = self.store.key_for_token(token)
+        if found is None and f.on("auth-key-suffix-accepted") and len(token) > _KEY_LENGTH:
+            found = self.store.key_for_token(token[:_KEY_LENGTH])
         if found is None:
             return (
                 self.error(403, "Forbidden")
@@ -194,7 +217,12 @@ class Api:
                 else self.unauthorized()
             )
         key_id, workspace_id, revoked = found
-        if revoked and not f.on("auth-revoked-key-accepted"):
+        on_ticket_path = "ticket_id" in request.path_params
+        if (
+            revoked
+            and not f.on("auth-revoked-key-accepted")
+            and not (on_ticket_path and f.on("auth-revoked-on-ticket-paths"))
+        ):
             return self.unauthorized()
         return key_id, workspace_id
 
@@ -207,12 +235,14 @@ class Api:
         f = self.faults
         if not f.on("ratelimit-none"):
             bucket = _SHARED if f.on("ratelimit-shared") else key_id
+            if f.on("ratelimit-per-workspace"):
+                bucket = workspace_id
             also = _ANON if f.on("ratelimit-401-counted") else None
             if not self.limiter.hit(bucket, also=also):
                 self.refused[bucket] = self.refused.get(bucket, 0) + 1
                 every = int(f.param("ratelimit-early-retry-served", 2))
                 if not (f.on("ratelimit-early-retry-served") and self.refused[bucket] % every == 0):
-                    return self.rate_limited()
+                    return self.rate_limited(request)
             else:
                 request.state.rate_bucket = bucket
         self.admitted += 1
@@ -231,6 +261,8 @@ class Api:
             prefix = _UUID.match(raw_id)
             raw_id = prefix.group(0) if prefix else raw_id
         if not _UUID.fullmatch(raw_id):
+            if self.faults.on("errors-unhyphenated-id-500") and _UUID_LOOSE.fullmatch(raw_id):
+                raise ValueError(f"ticket id {raw_id!r} parsed by the database, not by the route")
             if self.faults.on("errors-non-uuid-500"):
                 raise ValueError(f"badly formed ticket id {raw_id!r}")
             return None
@@ -238,6 +270,63 @@ class Api:
         if row is None or (workspace_of(row) != workspace_id and not other_workspace_ok):
             return None
         return row
+
+    def _too_large(self, raw: bytes) -> Response | None:
+        """errors-body-size-limit: a body parser's size cap below what the documented limits need."""
+        f = self.faults
+        if (
+            f.on("errors-body-size-limit")
+            and len(raw) > f.param("errors-body-size-limit", 100) * 1024
+        ):
+            return self.error(413, "Payload too large")
+        return None
+
+    def _body_crash(self, parsed: Any, *, create: bool) -> Response | None:
+        """Faults of code that assumes an object body, or a string where a field is present."""
+        f = self.faults
+        if not isinstance(parsed, dict):
+            return self.server_error() if f.on("validation-non-object-500") else None
+        if (
+            create
+            and f.on("validation-null-optional-500")
+            and any(k in parsed and parsed[k] is None for k in _OPTIONAL_FIELDS)
+        ):
+            return self.server_error()  # e.g. name.trim() on null
+        return None
+
+    def _ticket_first(self, request: Request) -> Response | None:
+        """auth-ticket-before-auth: the ticket is loaded before the key is checked."""
+        if not self.faults.on("auth-ticket-before-auth"):
+            return None
+        raw_id = request.path_params["ticket_id"]
+        if not _UUID.fullmatch(raw_id) or self.store.ticket(raw_id.lower()) is None:
+            return self.not_found()
+        return None
+
+    def _merged_answer(self) -> Response:
+        f = self.faults
+        if f.on("errors-409-text-content-type"):
+            return PlainTextResponse(json.dumps({"error": self.errors.merged}), status_code=409)
+        return self.error(400 if f.on("errors-merged-400") else 409, self.errors.merged)
+
+    def _fire_for_rejected_message(self, row: tuple[Any, ...], sent: Any) -> None:
+        """webhook-rejected-message-fired: the event is queued before validation fails."""
+        body = sent.get("body") if isinstance(sent, dict) else None
+        message = {
+            "id": new_id(),
+            "author_type": "customer",
+            "body": body if isinstance(body, str) else "",
+            "created_at": self.store.now(),
+        }
+        ticket = {"id": str(row[0]), "ticket_number": int(row[1])}
+        with self.store.tx():
+            enqueue(
+                self.store,
+                self.faults,
+                workspace_of(row),
+                events.payload(events.MESSAGE_CREATED, ticket, message),
+            )
+        self.dispatcher.wake()
 
     async def _load_faults(self, op: str, workspace_id: str) -> Response | None:
         """Planted load-only behaviour around an operation (list, get, create or message)."""
@@ -331,6 +420,15 @@ class Api:
         except Invalid as exc:
             return self.invalid(exc)
         f = self.faults
+        if f.on("list-unknown-param-400"):
+            unknown = sorted({k for k in request.query_params if k != "limit"})
+            if unknown:
+                named = ", ".join(f"'{k}'" for k in unknown)
+                return self.invalid(
+                    Invalid(form_errors=[f"Unrecognized key(s) in object: {named}"])
+                )
+        if f.on("list-limit-capped"):
+            limit = min(limit, int(f.param("list-limit-capped", 20)))
         if f.on("list-limit-ignored"):
             limit = self.validators.limit.default
         if f.on("list-limit-off-by-one"):
@@ -343,6 +441,10 @@ class Api:
             limit,
             include_merged=f.on("list-merged-included"),
             oldest_first=f.on("list-oldest-first") or (small and f.on("list-oldest-first-small")),
+            by_activity=f.on("list-order-by-activity"),
+            status=request.query_params.get("status")
+            if f.on("list-status-filter-applied")
+            else None,
         )
         if f.on("isolation-list-leak-small") and limit <= f.param("isolation-list-leak-small", 5):
             leaked = self.store.newest_elsewhere(admitted)
@@ -354,8 +456,14 @@ class Api:
         admitted = self.admit(request)
         if isinstance(admitted, Response):
             return admitted
+        raw = await request.body()
+        if (too_big := self._too_large(raw)) is not None:
+            return too_big
         try:
-            fields = self.validators.create_ticket(await self.body(request))
+            parsed = _parse_json(raw)
+            if (crash := self._body_crash(parsed, create=True)) is not None:
+                return crash
+            fields = self.validators.create_ticket(parsed)
         except _NoJSON:
             if self.faults.on("validation-invalid-json-500"):
                 return self.server_error()
@@ -432,6 +540,8 @@ class Api:
         self.dispatcher.wake()
 
     async def get_ticket(self, request: Request) -> Response:
+        if (early := self._ticket_first(request)) is not None:
+            return early
         admitted = self.admit(request)
         if isinstance(admitted, Response):
             return admitted
@@ -442,6 +552,12 @@ class Api:
             admitted,
             other_workspace_ok=self.faults.on("isolation-get-other-workspace"),
         )
+        if row is None and self.faults.on("isolation-merged-readable-elsewhere"):
+            # Merged tickets are resolved through the survivor, without the workspace filter.
+            anywhere = self.find_ticket(
+                request.path_params["ticket_id"], admitted, other_workspace_ok=True
+            )
+            row = anywhere if anywhere is not None and merged(anywhere) else None
         if row is None or (merged(row) and self.faults.on("errors-merged-get-404")):
             return self.not_found()
         headers = {}
@@ -459,6 +575,8 @@ class Api:
         return JSONResponse({"data": detail}, headers=headers)
 
     async def add_message(self, request: Request) -> Response:
+        if (early := self._ticket_first(request)) is not None:
+            return early
         admitted = self.admit(request)
         if isinstance(admitted, Response):
             return admitted
@@ -469,16 +587,24 @@ class Api:
             row = self.find_ticket(ticket_id, admitted, other_workspace_ok=other_ok)
             if row is not None and merged(row):
                 return self.error(409, self.errors.merged)
+        raw = await request.body()
+        if (too_big := self._too_large(raw)) is not None:
+            return too_big
+        parsed: Any = None
         try:
-            raw = await request.body()
-            fields = self.validators.add_message(
-                _parse_json(raw, first_value_only=f.on("validation-json-trailing"))
-            )
+            parsed = _parse_json(raw, first_value_only=f.on("validation-json-trailing"))
+            if (crash := self._body_crash(parsed, create=False)) is not None:
+                return crash
+            fields = self.validators.add_message(parsed)
         except _NoJSON:
             if f.on("validation-invalid-json-500"):
                 return self.server_error()
             return self.error(400, self.errors.invalid_json)
         except Invalid as exc:
+            if f.on("webhook-rejected-message-fired"):
+                row = self.find_ticket(ticket_id, admitted, other_workspace_ok=other_ok)
+                if row is not None and not merged(row):
+                    self._fire_for_rejected_message(row, parsed)
             if f.on("notes-marker-in-error"):
                 row = self.find_ticket(ticket_id, admitted, other_workspace_ok=other_ok)
                 notes = self.store.internal_notes(str(row[0])) if row is not None else []
@@ -488,10 +614,20 @@ class Api:
         if (answer := await self._load_faults("message", admitted)) is not None:
             return answer
         row = self.find_ticket(ticket_id, admitted, other_workspace_ok=other_ok)
+        if row is None and f.on("isolation-merged-409-elsewhere"):
+            anywhere = self.find_ticket(ticket_id, admitted, other_workspace_ok=True)
+            if anywhere is not None and merged(anywhere):
+                return self._merged_answer()
         if row is None:
+            if f.on("errors-404-message-path-body"):
+                return self.error(404, "Ticket not found")
             return self.not_found()
         if merged(row) and not f.on("errors-merged-accepted"):
-            return self.error(400 if f.on("errors-merged-400") else 409, self.errors.merged)
+            return self._merged_answer()
+        repeat = (
+            f.on("roundtrip-repeat-message-200")
+            and self.store.public_message_count(str(row[0])) >= 2
+        )
         lose = f.on("load-lost-message-under-concurrency")
         crowd = 0
         if lose:
@@ -516,7 +652,9 @@ class Api:
             # A lost update: acknowledged, then overwritten.
             self.store.forget_message(message["id"])
         self.dispatcher.wake()
-        return JSONResponse({"data": self.tickets.message_json(message)}, status_code=201)
+        return JSONResponse(
+            {"data": self.tickets.message_json(message)}, status_code=200 if repeat else 201
+        )
 
 
 async def _drop_connection(send: Send, *, reset: bool) -> bool:
@@ -554,12 +692,16 @@ class _App(Starlette):
 class _Endpoint:
     """One documented path: its methods' handlers, and 405 with ``Allow`` for any other method."""
 
-    def __init__(self, api: Api, handlers: dict[str, Handler]) -> None:
+    def __init__(self, api: Api, handlers: dict[str, Handler], *, messages: bool = False) -> None:
         self.api = api
+        self.messages = messages
         if "GET" in handlers:
             handlers = {**handlers, "HEAD": handlers["GET"]}
         self.handlers = handlers
         self.allow = ", ".join(sorted(handlers))
+        if api.faults.on("errors-405-allow-extra"):
+            # A framework default: every method it knows, whatever the route serves.
+            self.allow = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -567,6 +709,16 @@ class _Endpoint:
         api = self.api
         if handler is None:
             response = api.method_not_allowed(self.allow)
+            if api.faults.on("auth-before-routing"):
+                auth = api.authenticate(request)
+                if isinstance(auth, Response):
+                    response = auth
+            if (
+                self.messages
+                and request.method == "GET"
+                and api.faults.on("errors-messages-get-404")
+            ):
+                response = api.not_found()
         else:
             api.in_flight += 1
             try:
@@ -623,6 +775,10 @@ def create_app(config: ServerConfig, store: Store) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     async def http_error(request: Request, exc: Exception) -> Response:
+        if api.faults.on("auth-before-routing"):
+            auth = api.authenticate(request)
+            if isinstance(auth, Response):
+                return auth
         if isinstance(exc, HTTPException) and exc.status_code == 405:
             return api.method_not_allowed((exc.headers or {}).get("Allow", "GET, HEAD"))
         return api.unknown_path()
@@ -636,7 +792,10 @@ def create_app(config: ServerConfig, store: Store) -> Starlette:
             f"{API}/tickets", _Endpoint(api, {"GET": api.list_tickets, "POST": api.create_ticket})
         ),
         Route(f"{API}/tickets/{{ticket_id}}", _Endpoint(api, {"GET": api.get_ticket})),
-        Route(f"{API}/tickets/{{ticket_id}}/messages", _Endpoint(api, {"POST": api.add_message})),
+        Route(
+            f"{API}/tickets/{{ticket_id}}/messages",
+            _Endpoint(api, {"POST": api.add_message}, messages=True),
+        ),
     ]
     app = _App(
         routes=routes,

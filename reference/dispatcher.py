@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import random
+import secrets
 import time
 import uuid
 from collections import deque
@@ -53,6 +54,12 @@ def enqueue(
         payload = {**payload, "created_at": shift_ts(payload["created_at"], offset_hours=hours)}
     if event_type == TICKET_CREATED and faults.on("webhook-subject-trimmed"):
         payload = {**payload, "subject": payload["subject"].strip()}
+    if (
+        event_type == TICKET_CREATED
+        and payload.get("priority") == "urgent"
+        and faults.on("webhook-urgent-as-high")
+    ):
+        payload = {**payload, "priority": "high"}
     body: dict[str, Any] = payload
     if faults.on("webhook-payload-nested"):
         data = {k: v for k, v in payload.items() if k != "event_type"}
@@ -69,7 +76,15 @@ def enqueue(
     count = 0
     for endpoint_id in store.subscribed_endpoints(scope, event_type):
         for _ in range(copies):
-            store.enqueue(endpoint_id, event_type, text, at)
+            delivery_id = None
+            if faults.on("webhook-delivery-id-not-uuid"):
+                delivery_id = f"dlv_{secrets.token_hex(12)}"
+            if faults.on("webhook-delivery-id-per-ticket"):
+                # Derived from the ticket, not the event: every event of a ticket shares it.
+                delivery_id = str(
+                    uuid.uuid5(uuid.NAMESPACE_URL, f"{endpoint_id}/{payload['ticket_id']}")
+                )
+            store.enqueue(endpoint_id, event_type, text, at, delivery_id)
             count += 1
     return count
 
@@ -172,7 +187,9 @@ class Dispatcher:
                     self.faults.param("load-webhook-cut", 40)
                 ):
                     body = body[: len(body) // 2]  # signed as cut: only the JSON is broken
-                status, wait = await self._post(url, secret, event_type, delivery_id, body)
+                status, wait = await self._post(
+                    url, secret, event_type, delivery_id, body, retry=attempts > 0
+                )
             except (
                 Exception
             ) as exc:  # any failure to deliver (refused, timeout, bad URL) is retried
@@ -181,7 +198,10 @@ class Dispatcher:
             self.store.mark_delivered(seq, status)
             return
         attempt = attempts + 1  # attempts made so far, this one included
-        if attempt > len(self.retries):
+        gave_up = (
+            status is not None and 400 <= status < 500 and self.faults.on("webhook-no-retry-on-4xx")
+        )
+        if attempt > len(self.retries) or gave_up:
             self.store.mark_failed(seq, status, error)
             log.warning("webhook %s to %s failed after %d attempts", delivery_id, url, attempt)
             return
@@ -192,17 +212,32 @@ class Dispatcher:
         self.wake()
 
     async def _post(
-        self, url: str, secret: str, event_type: str, delivery_id: str, body: bytes
+        self,
+        url: str,
+        secret: str,
+        event_type: str,
+        delivery_id: str,
+        body: bytes,
+        *,
+        retry: bool = False,
     ) -> tuple[int, float]:
         """POST one delivery: its status, and the seconds a 429/503's Retry-After asks for."""
         assert self._client is not None
         ts = int(time.time())
         if self.faults.on("webhook-stale-timestamp"):
             ts -= STALE_SKEW
+        if self.faults.on("webhook-timestamp-ms"):
+            ts = int(time.time() * 1000)
         signer = self.scheme(secret)
         # The bad-signature fault signs other bytes than it sends (one more byte at the end).
         signed = body + b" " if self.faults.on("webhook-bad-signature") else body
+        if self.faults.on("webhook-signed-ascii-escaped"):
+            # Signs a re-serialisation (ASCII-escaped), sends the stored UTF-8 text.
+            with contextlib.suppress(ValueError):
+                signed = json.dumps(json.loads(body), separators=(",", ":")).encode()
         headers = signer.sign(signed, delivery_id=delivery_id, event_type=event_type, timestamp=ts)
+        if retry and self.faults.on("webhook-retry-headers-dropped"):
+            headers.pop("X-Tixallo-Event", None)
         status, answer = await self._client.post(url, body, headers)
         wait = 0.0
         if status in (429, 503):

@@ -380,20 +380,29 @@ class Store:
         *,
         include_merged: bool = False,
         oldest_first: bool = False,
+        by_activity: bool = False,
+        status: str | None = None,
     ) -> list[tuple[Any, ...]]:
-        """Newest first (ties by ticket_number), merged left out; None = every workspace."""
+        """Newest first (ties by ticket_number), merged left out; None = every workspace.
+
+        ``by_activity`` (order by updated_at) and ``status`` (a filter) serve faults only.
+        """
         where = []
         params: list[Any] = []
         if workspace_id is not None:
             where.append("workspace_id = ?")
             params.append(workspace_id)
+        if status is not None:
+            where.append("status = ?")
+            params.append(status)
         if not include_merged:
             where.append("merged_into IS NULL")
         order = "ASC" if oldest_first else "DESC"
         sql = f"SELECT {TICKET_COLUMNS} FROM tickets"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += f" ORDER BY created_at {order}, ticket_number {order} LIMIT ?"
+        column = "updated_at" if by_activity else "created_at"
+        sql += f" ORDER BY {column} {order}, ticket_number {order} LIMIT ?"
         return self.conn.execute(sql, (*params, limit)).fetchall()
 
     def newest_elsewhere(self, workspace_id: str) -> tuple[Any, ...] | None:
@@ -403,6 +412,13 @@ class Store:
             "ORDER BY created_at DESC, ticket_number DESC LIMIT 1",
             (workspace_id,),
         ).fetchone()
+
+    def public_message_count(self, ticket_id: str) -> int:
+        """How many public messages the ticket has (faults only)."""
+        row = self.conn.execute(
+            "SELECT count(*) FROM messages WHERE ticket_id = ? AND internal = 0", (ticket_id,)
+        ).fetchone()
+        return int(row[0])
 
     def messages(self, ticket_id: str, *, include_internal: bool = False) -> list[tuple[Any, ...]]:
         """(id, author_type, body, created_at, internal) oldest first."""
@@ -472,11 +488,19 @@ class Store:
 
     # -- outbox ------------------------------------------------------------------------------
 
-    def enqueue(self, endpoint_id: str, event_type: str, payload: str, at: float) -> None:
+    def enqueue(
+        self,
+        endpoint_id: str,
+        event_type: str,
+        payload: str,
+        at: float,
+        delivery_id: str | None = None,
+    ) -> None:
+        """Queue one delivery (``delivery_id`` is chosen by a fault only; else a new UUID)."""
         self.conn.execute(
             "INSERT INTO outbox (delivery_id, endpoint_id, event_type, payload, next_attempt_at, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (new_id(), endpoint_id, event_type, payload, at, time.time()),
+            (delivery_id or new_id(), endpoint_id, event_type, payload, at, time.time()),
         )
 
     def claim_due(self, now: float, lease_until: float, limit: int) -> list[tuple[Any, ...]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from tixallo_qa.core import events
@@ -54,6 +55,8 @@ class Tickets:
         # An existing customer's name is never overwritten by a later ticket.
         if name and f.on("customer-name-overwritten"):
             self.store.set_customer_name(found[0], name)
+        elif name and found[1] is None and f.on("customer-name-filled-later"):
+            self.store.set_customer_name(found[0], name)  # COALESCE(name, :name)
         return found[0]
 
     def create(
@@ -104,8 +107,11 @@ class Tickets:
             message_id = None
             if not f.on("roundtrip-description-not-first-message"):
                 # The description is the first public message, with the ticket's timestamp (part B 4).
+                first_body = ticket["description"]
+                if f.on("roundtrip-first-message-trimmed"):
+                    first_body = first_body.strip()
                 message_id = self.store.insert_message(
-                    ticket["id"], AUTHOR_CUSTOMER, ticket["description"], now
+                    ticket["id"], AUTHOR_CUSTOMER, first_body, now
                 )
             if emit:
                 payload = {**events.payload(TICKET_CREATED, ticket), **(event_changes or {})}
@@ -190,6 +196,10 @@ class Tickets:
         """A ticket as an entry of the list (where the list-only faults live)."""
         data = self.ticket_json(row)
         f = self.faults
+        if f.on("list-description-preview"):
+            cut = int(f.param("list-description-preview", 200))
+            if len(data["description"]) > cut:
+                data["description"] = data["description"][:cut] + "…"
         if f.on("list-subject-truncated"):
             data["subject"] = data["subject"][: int(f.param("list-subject-truncated", 100))]
         if f.on("list-priority-capitalized"):
@@ -211,12 +221,16 @@ class Tickets:
         data["customer"] = self.store.customer(data["customer_id"])
         f = self.faults
         leak = f.on("notes-returned") or f.on("notes-as-agent-message")
-        messages = []
+        if f.on("notes-leak-after-post") and self.store.public_message_count(data["id"]) > 1:
+            leak = True  # the conversation cache rebuilt after a post takes every row
+        messages: list[dict[str, Any]] = []
         for mid, author, body, created_at, internal in self.store.messages(
             data["id"], include_internal=leak
         ):
             if internal:
                 author = "internal" if f.on("notes-returned") else AUTHOR_AGENT
+            elif messages and f.on("roundtrip-message-html-escaped"):
+                body = html.escape(body)  # output sanitising of posted messages
             messages.append(
                 self.message_json(
                     {"id": mid, "author_type": author, "body": body, "created_at": created_at}

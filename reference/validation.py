@@ -61,6 +61,10 @@ class FieldRule:
     fold: bool = False
     coerce: bool = False
     display_name: bool = False
+    # Red-team faults: lengths in UTF-8 bytes, a stricter email reading, a trimmed minimum.
+    count_bytes: bool = False
+    email_strict: str | None = None  # "lower" or "two-labels"
+    trim_min: bool = False
 
     def prepare(self, value: object) -> object:
         """The value as a lenient parser would read it (unchanged unless a fault is planted)."""
@@ -75,13 +79,23 @@ class FieldRule:
             return inside.group(1) if inside else value
         return value
 
+    def _strict_email_ok(self, value: str) -> bool:
+        """A planted stricter email reading: lower case only, or one dot in the domain."""
+        if self.email_strict == "lower":
+            return value == value.lower()
+        if self.email_strict == "two-labels":
+            return value.rpartition("@")[2].count(".") <= 1
+        return True
+
     def check(self, value: str) -> list[str]:
         errors = []
-        if self.min_length is not None and len(value) < self.min_length:
+        size = len(value.encode()) if self.count_bytes else len(value)
+        short = len(value.strip()) if self.trim_min else len(value)
+        if self.min_length is not None and short < self.min_length:
             errors.append(f"String must contain at least {self.min_length} character(s)")
-        if self.max_length is not None and len(value) > self.max_length:
+        if self.max_length is not None and size > self.max_length:
             errors.append(f"String must contain at most {self.max_length} character(s)")
-        if self.email and not is_email(value):
+        if self.email and not (is_email(value) and self._strict_email_ok(value)):
             errors.append("Invalid email")
         if self.enum is not None and value not in self.enum:
             expected = " | ".join(f"'{e}'" for e in self.enum)
@@ -312,4 +326,20 @@ def build_validators(faults: FaultSet | None = None) -> Validators:
         create = _tweak(create, "customer_name", coerce=True)
     if faults.on("validation-email-display-name"):
         create = _tweak(create, "customer_email", display_name=True)
+    if faults.on("validation-length-bytes"):
+        create = _tweak(create, "description", count_bytes=True)
+        message = _tweak(message, "body", count_bytes=True)
+    if faults.on("validation-description-max-rejected"):
+        limit_d = rule(create, "description").max_length or 0
+        create = _tweak(create, "description", max_length=limit_d - 1)
+    if faults.on("validation-name-max-rejected"):
+        limit_n = rule(create, "customer_name").max_length or 0
+        create = _tweak(create, "customer_name", max_length=limit_n - 1)
+    if faults.on("validation-email-uppercase-rejected"):
+        create = _tweak(create, "customer_email", email_strict="lower")
+    if faults.on("validation-email-subdomain-rejected"):
+        create = _tweak(create, "customer_email", email_strict="two-labels")
+    if faults.on("validation-blank-rejected"):
+        create = _tweak(create, "subject", trim_min=True)
+        message = _tweak(message, "body", trim_min=True)
     return Validators(BodyValidator(create), BodyValidator(message), limit_rule, error_strings())
