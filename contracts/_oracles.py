@@ -74,11 +74,11 @@ ORACLES: tuple[Oracle, ...] = (
     ),
     Oracle(
         SCHEMA,
-        "every answer of a documented operation and status matches the spec's schema for it, whichever check sent the request",
+        "every answer of a documented operation and status matches the spec's schema for it, whichever check sent the request; a 400 that says it is a validation error has the validation error's shape",
     ),
     Oracle(
         LISTS,
-        "every list is newest first, holds at most its limit and leaves out the merged ticket",
+        "every list is newest first, holds at most its limit and leaves out the merged ticket; a list shorter than its limit holds every ticket of the workspace the suite created before it",
     ),
 )
 BY_NAME: dict[str, Oracle] = {o.name: o for o in ORACLES}
@@ -94,6 +94,7 @@ BODY_SHOWN = 1200
 WORKSPACES = {MAIN: "main workspace", OTHER: "other workspace"}
 
 
+_VALIDATION_ERROR = "#/components/schemas/ValidationError"
 _UUID_IN_TEXT = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
@@ -243,6 +244,7 @@ class Oracles:
             else None
         )
         self._merged = merged_ticket_id.lower() if merged_ticket_id else None
+        self._invalid = _spec.error_text("ValidationError")
         self._tolerance = tolerance
         self._shared = shared_webhooks
         # What each request was, read from the spec.
@@ -365,6 +367,17 @@ class Oracles:
         with self._lock:
             return [v for v in self._violations if oracle is None or v.oracle == oracle]
 
+    def created_by_suite(self, identity: str) -> int:
+        """How many tickets of ``identity``'s workspace the suite saw itself create."""
+        with self._lock:
+            return sum(
+                1
+                for tid, t in self._tickets.items()
+                if t.created is not None
+                and tid != self._merged
+                and self._owner("ticket", tid) == identity
+            )
+
     def mark(self) -> int:
         """A bookmark: ``since(mark)`` gives what requests broke after it."""
         with self._lock:
@@ -448,6 +461,17 @@ class Oracles:
                 f"{name}: {where}: {error.message} (breaks the spec's schema for this answer)",
                 src,
             )
+        # A 400 may be any error body (the spec's anyOf), but one that names itself a validation
+        # error is the documented validation error, fieldErrors and formErrors included.
+        if exchange.status == 400 and isinstance(body, dict) and body.get("error") == self._invalid:
+            for problem in _spec.validate(_VALIDATION_ERROR, body):
+                self._violate(
+                    SCHEMA,
+                    (name, "validation error", problem),
+                    f"{name}: the body says {self._invalid!r} but is not the documented "
+                    f"validation error: {problem}",
+                    src,
+                )
 
     def _list(self, items: list[Any], identity: str | None, src: Source, url: str) -> None:
         """lists-newest-first-within-limit, then every ticket of the list as a read of it."""
@@ -499,6 +523,9 @@ class Oracles:
                     )
         if identity is not None:
             self._left_out(set(ids), [s for s in stamps if s is not None], identity, src)
+            exact = self._exact_limit(url)
+            if exact is not None and len(items) < exact:
+                self._short(set(ids), exact, len(items), identity, src)
         for ticket in tickets:
             self._ticket_seen(ticket, identity, src, "listed")
 
@@ -531,6 +558,46 @@ class Oracles:
                     ticket.created,
                 )
                 return
+
+    def _short(self, listed: set[str], limit: int, held: int, identity: str, src: Source) -> None:
+        """lists-newest-first-within-limit: a list shorter than its limit is the whole workspace.
+
+        So it holds every ticket of that workspace the suite saw created (ORDER_SLACK before the
+        list was asked for: a ticket a moment old may not show yet on a replicated store).
+        """
+        for tid, ticket in self._tickets.items():
+            if (
+                tid in listed
+                or tid == self._merged
+                or ticket.created is None
+                or ticket.created.end + ORDER_SLACK >= src.start
+                or self._owner("ticket", tid) != identity
+            ):
+                continue
+            self._violate(
+                LISTS,
+                ("short", src.channel, limit),
+                f"the list holds {held} tickets, fewer than its limit {limit}, so it should be "
+                f"every ticket of the workspace; it leaves out ticket {tid}, created earlier",
+                src,
+                ticket.created,
+            )
+            return
+
+    def _exact_limit(self, url: str) -> int | None:
+        """The page size a list was asked for, when that is beyond doubt (else None).
+
+        A limit only a lenient reader takes (a leading +, zeros, two values) is left open by the
+        docs (part B 7): how many tickets it asks for is not known.
+        """
+        low, high, default = self._limit
+        values = parse_qs(urlsplit(url).query, keep_blank_values=True).get("limit")
+        if values is None:
+            return default
+        if len(values) == 1 and re.fullmatch(r"[1-9][0-9]*", values[0], re.ASCII):
+            value = int(values[0])
+            return value if low <= value <= high else None
+        return None
 
     def _bound(self, url: str) -> int:
         """The most tickets a list may hold: its valid limit, the default, or at worst the maximum."""

@@ -30,7 +30,8 @@ def test_customer_found_again(api: ApiClient, expect: Expect) -> None:
 @check(
     "customer-name-only-for-new",
     "customers",
-    "customer_name names a new customer and never renames a known one",
+    "customer_name names a new customer and never renames a known one, one first created "
+    "without a name included",
 )
 def test_customer_name_only_for_new(api: ApiClient, expect: Expect) -> None:
     email = unique_email("named")
@@ -62,6 +63,22 @@ def test_customer_name_only_for_new(api: ApiClient, expect: Expect) -> None:
         email,
         "the ticket's customer is the one with that email",
         responses=[response],
+    )
+    # A customer first created without a name is a known one too: a later name does not stick.
+    # (What name it has meanwhile, none or one made from its email, the docs leave open.)
+    nameless, late = unique_email("nameless"), unique("late name")[:120]
+    first, c = create_ticket(api, expect, label="customer nameless", customer_email=nameless)
+    later, d = create_ticket(
+        api, expect, label="customer named later", customer_email=nameless, customer_name=late
+    )
+    response, detail = get_ticket(api, expect, d["id"])
+    customer = detail.get("customer") or {}
+    expect.that(
+        customer.get("name") != late and c.get("customer_id") == d.get("customer_id"),
+        "customer_name must not name a known customer that was created without one",
+        expected=f"customer {c.get('customer_id')}, not named {late!r}",
+        actual=f"customer {d.get('customer_id')} named {customer.get('name')!r}",
+        responses=[first, later, response],
     )
 
 

@@ -174,3 +174,33 @@ def test_excludes_merged(api: ApiClient, expect: Expect, target: Settings) -> No
         responses=[response],
         focus=merged,
     )
+
+
+# The parameters the API reference lists as planned, and one nobody documents: each ignored.
+IGNORED = {"status": "closed", "cursor": "tixallo-qa", "page": "2", "tixallo_qa_unknown": "1"}
+
+
+@check(
+    "list-ignores-unknown-parameters",
+    "listing",
+    "the planned status, cursor and page parameters and an undocumented one are ignored: no "
+    "error, no filtering, the same list (assumption, part B 7)",
+)
+def test_ignores_unknown_parameters(
+    api: ApiClient, expect: Expect, newest_two: list[dict[str, Any]]
+) -> None:
+    before_response, before = _list(api, expect)
+    response = api.get("/tickets", params=IGNORED)
+    what = "listing tickets with " + "&".join(f"{k}={v}" for k, v in IGNORED.items())
+    expect.status(response, 200, f"{what}: parameters the API does not implement are ignored")
+    got = expect.json(response, what).get("data") or []
+    after_response, after = _list(api, expect)
+    ids = [[t.get("id") for t in page] for page in (before, got, after)]
+    if ids[0] != ids[2]:
+        return  # the workspace changed meanwhile (another client): nothing to compare with
+    expect.equal(
+        ids[1],
+        ids[0],
+        f"{what}: the same tickets as without them (no filtering)",
+        responses=[response, before_response, after_response],
+    )

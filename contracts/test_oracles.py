@@ -29,7 +29,7 @@ from tixallo_qa.contracts._oracles import (
     render_all,
 )
 from tixallo_qa.contracts._state import SuiteState
-from tixallo_qa.contracts._transport import OTHER, ApiClient, PacedSession
+from tixallo_qa.contracts._transport import MAIN, OTHER, ApiClient, PacedSession
 from tixallo_qa.core.settings import Settings
 from tixallo_qa.webhook_sink.client import SinkClient
 
@@ -171,5 +171,20 @@ def test_responses_match_spec(oracles: Oracles, suite_state: SuiteState) -> None
 
 @after_sweeps
 @check(f"oracle-{LISTS}", "oracles", BY_NAME[LISTS].doc)
-def test_lists(oracles: Oracles, suite_state: SuiteState) -> None:
+def test_lists(api: ApiClient, expect: Expect, oracles: Oracles, suite_state: SuiteState) -> None:
+    # One more list at the largest page, now that the run has created its tickets: a deployment
+    # that caps pages short of the limit shows it only when the workspace holds more than the
+    # cap. A short page with fewer tickets of the suite's own than the limit proves nothing
+    # yet: the workspace then gets enough more for a full page, and is listed again.
+    largest = int(_spec.limit()["maximum"])
+    page = api.get("/tickets", params={"limit": largest})
+    try:
+        data = page.json().get("data") if page.status_code == 200 else None
+    except ValueError:
+        data = None  # not JSON: the schema oracle names it
+    known = oracles.created_by_suite(MAIN)
+    if isinstance(data, list) and len(data) < largest and known <= largest:
+        for n in range(largest + 1 - known):
+            create_ticket(api, expect, label=f"full page {n}")
+        api.get("/tickets", params={"limit": largest})
     _report(oracles, suite_state, LISTS)

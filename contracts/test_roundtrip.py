@@ -32,11 +32,16 @@ def full_ticket(api: ApiClient, expect: Expect) -> tuple[dict[str, Any], Any, di
     """A ticket created with every request field set to an awkward but valid value."""
     props = _spec.request_properties("CreateTicketRequest")
     # Surrounding spaces, non-ASCII and the full length: trimming or truncating shows at once.
-    subject = f"  Ünïcødé ✓ {unique('round trip')}  "
+    subject = f"  Ünïcødé ✓ <b>&amp; {unique('round trip')}  "
     subject = subject + "x" * (props["subject"]["maxLength"] - len(subject))
     body = {
         "subject": subject,
-        "description": 'Line one\nLine two — with "quotes" and <tags>\n\n  indented',
+        # Surrounding whitespace (the description becomes the first message: trimmed there or
+        # here, it shows), markup and entities (escaped on some read, it shows).
+        "description": (
+            ' \tLine one\nLine two — with "quotes", <b>tags</b> & an &amp; entity, a \\ '
+            "backslash\n\n  indented  \n"
+        ),
         "customer_email": unique_email("roundtrip"),
         "customer_name": "Zoë O'Brien-Łukasz",
         "priority": next(p for p in _spec.priority()["enum"] if p != _spec.priority()["default"]),
@@ -175,7 +180,8 @@ def test_description_first_message(
 )
 def test_posted_message(api: ApiClient, expect: Expect) -> None:
     _, ticket = create_ticket(api, expect, label="messages")
-    text = f"  {unique('message')} — ünïcødé\nsecond line  "
+    # Surrounding whitespace, markup, entities, quotes and a backslash: stored as sent, read as sent.
+    text = f"  <p>{unique('message')}</p> & &lt; \"quoted\" 'single' — ünïcødé\n\tsecond \\ line  "
     posted = api.post(f"/tickets/{ticket['id']}/messages", json={"body": text})
     expect.status(posted, 201, "posting a message to a ticket of the workspace must succeed")
     data = expect.json(posted, "addMessage")["data"]

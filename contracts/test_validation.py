@@ -9,12 +9,18 @@ import pytest
 from tixallo_qa.contracts import _spec
 from tixallo_qa.contracts._catalogue import check
 from tixallo_qa.contracts._expect import Expect
-from tixallo_qa.contracts._helpers import RUN_ID, create_ticket, rejected, ticket_body
+from tixallo_qa.contracts._helpers import RUN_ID, create_ticket, rejected, ticket_body, unique
 from tixallo_qa.contracts._profiles import Budget
 from tixallo_qa.contracts._transport import ApiClient
 
 CREATE = "CreateTicketRequest"
 MESSAGE = "AddMessageRequest"
+# Characters of one UTF-16 unit each (what a JavaScript length counts), two or three bytes in
+# UTF-8, unchanged by Unicode normalisation: a limit counted in bytes refuses them long before.
+WIDE = "éü語ñ€ß漢ø"
+# Valid, if unusual: capitals (the domain is case-insensitive, the local part may be either),
+# plus-addressing, a subdomain with a hyphen.
+UNUSUAL_EMAIL = "QA.Mixed+{tag}@Mail-Box.Example.COM"
 
 
 def _email_of_length(length: int) -> str:
@@ -67,6 +73,108 @@ def test_create_limits(api: ApiClient, expect: Expect, budget: Budget) -> None:
             )
         else:
             rejected(expect, response, field, f"{what} breaks the spec")
+
+
+def _wide(label: str, length: int) -> str:
+    """A unique string of exactly ``length`` characters, all but its short ASCII tag non-ASCII."""
+    tag = f"{RUN_ID}-{label} "[:length]
+    return tag + "".join(WIDE[i % len(WIDE)] for i in range(length - len(tag)))
+
+
+@check(
+    "valid-input-accepted-whole",
+    "validation",
+    "every string field at its spec maximum in non-ASCII characters (lengths count characters, "
+    "not bytes), and an email with capitals, plus-addressing and a subdomain, are accepted and "
+    "stored whole by createTicket and addMessage",
+)
+def test_valid_input_accepted(api: ApiClient, expect: Expect) -> None:
+    body: dict[str, Any] = {"customer_email": UNUSUAL_EMAIL.format(tag=unique("email")[-12:])}
+    for field, schema in _spec.request_properties(CREATE).items():
+        if schema.get("type") == "string" and "maxLength" in schema and field not in body:
+            body[field] = _wide(field, int(schema["maxLength"]))
+    response = api.post("/tickets", json=body)
+    what = "createTicket with every field at its maximum in non-ASCII characters"
+    expect.status(response, 201, f"{what} and the email {body['customer_email']!r}: all valid")
+    data = expect.json(response, what)["data"]
+    for field in (f for f in body if f in data):
+        expect.equal(
+            data[field], body[field], f"{what}: {field} is stored whole", responses=[response]
+        )
+    limit = int(_spec.request_properties(MESSAGE)["body"]["maxLength"])
+    text = _wide("body", limit)
+    posted = api.post(f"/tickets/{data['id']}/messages", json={"body": text})
+    what = f"addMessage with a body of {limit} non-ASCII characters"
+    expect.status(posted, 201, f"{what}: valid (the limit counts characters)")
+    echoed = expect.json(posted, what)["data"].get("body")
+    expect.equal(echoed, text, f"{what}: the body is stored whole", responses=[posted])
+
+
+@check(
+    "optional-fields-null",
+    "validation",
+    "createTicket with every optional field given as null is refused (400 naming one) or taken "
+    "as if they were left out (201, the spec's defaults), never a 5xx: which, the docs leave open",
+)
+def test_optional_fields_null(api: ApiClient, expect: Expect) -> None:
+    required = set(_spec.required(CREATE))
+    optional = [f for f in _spec.request_properties(CREATE) if f not in required]
+    body = {**ticket_body("null optionals"), **dict.fromkeys(optional)}
+    what = f"createTicket with {', '.join(optional)} null"
+    response = api.post("/tickets", json=body)
+    expect.status(response, (201, 400), f"{what}: refused or read as left out, never a failure")
+    found = expect.json(response, what)
+    if response.status_code == 400:
+        names = set(((found.get("details") or {}).get("fieldErrors")) or {})
+        expect.that(
+            bool(names & set(optional)),
+            f"{what}: the 400 names a field given as null",
+            expected=f"one of {optional}",
+            actual=sorted(names),
+            responses=[response],
+        )
+        return
+    data = found.get("data") or {}
+    for field, schema in _spec.request_properties(CREATE).items():
+        if field in optional and field in data and "default" in schema:
+            expect.equal(
+                data[field],
+                schema["default"],
+                f"{what}: {field} takes its default",
+                responses=[response],
+            )
+
+
+# JSON that is not an object: every JSON reader takes an array, so refusing one is validation
+# (the documented body); a bare string may also be read as malformed JSON (an error string).
+NOT_OBJECTS = {"an array": ("[]", True), "a string": ('"text"', False)}
+
+
+@check(
+    "non-object-body-rejected",
+    "validation",
+    "a JSON body that is not an object (an array, a string) is a 400 on every operation with a "
+    "body, never a 5xx; for an array, the documented validation error (fieldErrors and formErrors)",
+)
+def test_non_object_body(api: ApiClient, expect: Expect, message_ticket: dict[str, Any]) -> None:
+    for op in _spec.operations():
+        if not op["request"]:
+            continue
+        path = str(op["path"]).replace("{ticket_id}", str(message_ticket["id"]))
+        for kind, (raw, validation) in NOT_OBJECTS.items():
+            what = f"{op['operation_id']} with {kind} as its body"
+            response = api.request(op["method"], path, data=raw.encode())
+            expect.status(response, 400, f"{what} is invalid input")
+            found = expect.json(response, what)
+            shapes = ["ValidationError"] if validation else ["ValidationError", "Error"]
+            problems = [_spec.validate(f"#/components/schemas/{s}", found) for s in shapes]
+            expect.that(
+                any(not p for p in problems),
+                f"{what}: the body is the documented " + " or ".join(shapes),
+                expected=" or ".join(shapes),
+                actual=problems[0],
+                responses=[response],
+            )
 
 
 @check(

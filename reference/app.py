@@ -7,6 +7,7 @@ then 400 for the query or body, then 404/409 for the ticket.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import random
@@ -429,6 +430,11 @@ class Api:
                 )
         if f.on("list-limit-capped"):
             limit = min(limit, int(f.param("list-limit-capped", 20)))
+        skip = 0
+        if f.on("list-page-applied"):
+            # The planned page parameter, implemented early: page N skips N-1 pages.
+            with contextlib.suppress(ValueError):
+                skip = max(0, int(request.query_params.get("page", "1")) - 1) * limit
         if f.on("list-limit-ignored"):
             limit = self.validators.limit.default
         if f.on("list-limit-off-by-one"):
@@ -445,6 +451,7 @@ class Api:
             status=request.query_params.get("status")
             if f.on("list-status-filter-applied")
             else None,
+            skip=skip,
         )
         if f.on("isolation-list-leak-small") and limit <= f.param("isolation-list-leak-small", 5):
             leaked = self.store.newest_elsewhere(admitted)

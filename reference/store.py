@@ -382,10 +382,11 @@ class Store:
         oldest_first: bool = False,
         by_activity: bool = False,
         status: str | None = None,
+        skip: int = 0,
     ) -> list[tuple[Any, ...]]:
         """Newest first (ties by ticket_number), merged left out; None = every workspace.
 
-        ``by_activity`` (order by updated_at) and ``status`` (a filter) serve faults only.
+        ``by_activity`` (order by updated_at), ``status`` (a filter) and ``skip`` serve faults only.
         """
         where = []
         params: list[Any] = []
@@ -402,8 +403,8 @@ class Store:
         if where:
             sql += " WHERE " + " AND ".join(where)
         column = "updated_at" if by_activity else "created_at"
-        sql += f" ORDER BY {column} {order}, ticket_number {order} LIMIT ?"
-        return self.conn.execute(sql, (*params, limit)).fetchall()
+        sql += f" ORDER BY {column} {order}, ticket_number {order} LIMIT ? OFFSET ?"
+        return self.conn.execute(sql, (*params, limit, skip)).fetchall()
 
     def newest_elsewhere(self, workspace_id: str) -> tuple[Any, ...] | None:
         """The newest ticket of any other workspace (for the list-leak fault)."""

@@ -202,6 +202,8 @@ class Tickets:
                 data["description"] = data["description"][:cut] + "…"
         if f.on("list-subject-truncated"):
             data["subject"] = data["subject"][: int(f.param("list-subject-truncated", 100))]
+        if f.on("list-subject-html-escaped"):
+            data["subject"] = html.escape(data["subject"], quote=False)
         if f.on("list-priority-capitalized"):
             data["priority"] = data["priority"].capitalize()
         if f.on("list-updated-at-stale"):

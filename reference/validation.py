@@ -327,8 +327,13 @@ def build_validators(faults: FaultSet | None = None) -> Validators:
     if faults.on("validation-email-display-name"):
         create = _tweak(create, "customer_email", display_name=True)
     if faults.on("validation-length-bytes"):
-        create = _tweak(create, "description", count_bytes=True)
-        message = _tweak(message, "body", count_bytes=True)
+        # 1: the long texts (description, message body); 2: the short ones (subject, name).
+        if faults.param("validation-length-bytes", 1) == 2:
+            create = _tweak(create, "subject", count_bytes=True)
+            create = _tweak(create, "customer_name", count_bytes=True)
+        else:
+            create = _tweak(create, "description", count_bytes=True)
+            message = _tweak(message, "body", count_bytes=True)
     if faults.on("validation-description-max-rejected"):
         limit_d = rule(create, "description").max_length or 0
         create = _tweak(create, "description", max_length=limit_d - 1)

@@ -366,7 +366,7 @@ def test_objects_created_within_a_second_may_come_in_either_order() -> None:
     run.detail(ticket, [run.first_message(ticket, created_at=ticket["created_at"]), *tied])
     a = run.create(2, created_at=stamp, updated_at=stamp)
     b = run.create(3, created_at=stamp, updated_at=stamp)
-    run.listing([a, b])
+    run.listing([a, b], "?limit=2")
     assert o.TIMESTAMPS not in run.names() and o.LISTS not in run.names()
 
 
@@ -474,6 +474,17 @@ def test_answers_are_held_to_the_spec_of_their_operation_and_status() -> None:
     assert len(found) == 2 and "not JSON" in found[1].what
 
 
+def test_a_400_that_says_invalid_input_is_the_documented_validation_error() -> None:
+    run = Run()
+    run.send("POST", "/tickets", 400, {"error": "Invalid JSON"})  # any error string may be a 400
+    full = {"fieldErrors": {}, "formErrors": ["Expected object, received array"]}
+    run.send("POST", "/tickets", 400, {"error": "Invalid input", "details": full})
+    assert run.names() == []
+    run.send("POST", "/tickets", 400, {"error": "Invalid input", "details": {"formErrors": []}})
+    (found,) = run.oracles.violations(o.SCHEMA)
+    assert "not the documented validation error" in found.what and "fieldErrors" in found.what
+
+
 def test_lists_hold_at_most_their_limit_and_no_merged_ticket() -> None:
     merged = str(uuid.uuid4())
     run = Run(merged_ticket_id=merged)
@@ -487,6 +498,25 @@ def test_lists_hold_at_most_their_limit_and_no_merged_ticket() -> None:
     run.listing([{**newest[0], "id": merged}], "?limit=1")
     found = [v.what for v in run.oracles.violations(o.LISTS)]
     assert any("more than its limit 2" in w for w in found) and any("merged" in w for w in found)
+
+
+def test_a_list_shorter_than_its_limit_holds_every_ticket_the_suite_created() -> None:
+    run = Run()
+    a = run.create(1)
+    run.now += 5
+    b = run.create(2)
+    theirs = run.create(3, identity="other")
+    run.now += 5
+    run.listing([b, a], "?limit=50")  # the whole workspace: fine
+    run.listing([b], "?limit=1")  # full: fine
+    run.listing([b], "?limit=+5")  # how many a lenient limit asks for is open (part B 7)
+    run.listing([theirs], "?limit=50", identity="other")
+    assert run.names() == []
+    run.listing([b], "?limit=50")  # short, and without a ticket it must hold
+    (found,) = run.oracles.violations(o.LISTS)
+    assert "fewer than its limit 50" in found.what and a["id"] in found.what
+    run.listing([b], "")  # the default limit is a limit too
+    assert len(run.oracles.violations(o.LISTS)) == 2
 
 
 def test_an_oldest_first_list_is_caught_but_ties_are_not() -> None:
