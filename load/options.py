@@ -29,9 +29,15 @@ ENDPOINTS = {
 
 
 @functools.cache
+def list_limit() -> int:
+    """The page size the list action asks for: the spec's default."""
+    return int(spec.limit_parameter().get("default", 20))
+
+
+@functools.cache
 def list_path() -> str:
     """The path the list action requests: ``/tickets`` at the spec's default page size."""
-    return f"/tickets?limit={int(spec.limit_parameter().get('default', 20))}"
+    return f"/tickets?limit={list_limit()}"
 
 
 @dataclass(frozen=True)
@@ -58,8 +64,8 @@ class LoadOptions:
         default_factory=lambda: {"create": 3.0, "message": 2.0, "list": 2.0, "get": 3.0}
     )
     # the burst (closed model): ``burst_size`` simultaneous requests every ``burst_every``
-    # seconds, in turn N creates, N messages at one ticket and N reads by id of tickets earlier
-    # bursts created, spread over the key pool
+    # seconds, in turn N creates, N messages at one ticket, N reads by id of tickets earlier
+    # bursts created and N lists, spread over the key pool
     burst_size: int = 12
     burst_every: float = 1.0
     processes: int = 1

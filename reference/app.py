@@ -453,6 +453,10 @@ class Api:
             else None,
             skip=skip,
         )
+        if f.on("load-list-short-under-concurrency") and await self._crowded(
+            "load-list-short-under-concurrency", 6
+        ):
+            rows = rows[: max(1, len(rows) // 2)]  # load shedding: half a page when busy
         if f.on("isolation-list-leak-small") and limit <= f.param("isolation-list-leak-small", 5):
             leaked = self.store.newest_elsewhere(admitted)
             if leaked is not None:

@@ -211,6 +211,8 @@ CATALOGUE: tuple[Fault, ...] = (
     Fault("load-create-answer-no-id-under-concurrency", "load", "Planted bug: beyond 7 creates in flight, the 201 answer leaves out the ticket's id (the ticket is stored)", 7),
     Fault("load-answer-cut", "load", "Planted bug: every 300th 2xx answer is cut in half (its Content-Length says so: no transport error)", 300),
     Fault("load-answer-cut", "load", "Planted bug: every 1,700th 2xx answer is cut in half, fewer than the error-ratio gate allows", 1700),
+    Fault("load-list-short-under-concurrency", "load", "Planted bug: above 6 requests in flight, a list holds half its page (load shedding)", 6),
+    Fault("load-list-short-under-concurrency", "load", "Planted bug: above 8 requests in flight, a list holds half its page (load shedding)", 8),
     # ... slower as the workspace fills up, while staying under the SLO for the run
     Fault("load-slow-as-data-grows", "load", "Planted bug: the list gets 20 ms slower per 100 tickets in the workspace", 20),
     Fault("load-slow-as-data-grows", "load", "Planted bug: the list gets 40 ms slower per 100 tickets in the workspace", 40),

@@ -6,12 +6,13 @@ import functools
 import itertools
 import os
 import random
+import time
 from collections.abc import MutableSequence
 from typing import Any
 
 from tixallo_qa.core import spec
 from tixallo_qa.core.ratelimit import Reservation
-from tixallo_qa.load.options import BURST, ENDPOINTS, list_path
+from tixallo_qa.load.options import BURST, ENDPOINTS, list_limit, list_path
 from tixallo_qa.load.scenario.pacing import Pacer, Reply
 from tixallo_qa.load.scenario.state import STATE
 from tixallo_qa.load.scenario.wire import Wire
@@ -61,8 +62,25 @@ def _names_created(data: Any) -> str | None:
     return "the 201 answer names no id of what it created"
 
 
-def _is_list(data: Any) -> str | None:
-    return None if isinstance(data, list) else "the list answer's data is not a list"
+# A store that serves reads from a replica may show new tickets a few seconds late: a list must
+# be full only this long after the process alone had created a page's worth.
+FULL_AFTER = 5.0
+
+
+def _is_page(data: Any) -> str | None:
+    """A list is a list of at most its limit; full once the workspace surely holds a page."""
+    if not isinstance(data, list):
+        return "the list answer's data is not a list"
+    limit = list_limit()
+    if len(data) > limit:
+        return f"the list holds {len(data)} tickets, more than its limit {limit}"
+    since = STATE.page_full_at
+    if len(data) < limit and since is not None and time.time() - since > FULL_AFTER:
+        return (
+            f"the list holds {len(data)} tickets, fewer than its limit {limit}, though this "
+            f"load run alone created more than {limit} tickets over {FULL_AFTER:g} s before"
+        )
+    return None
 
 
 def _is_ticket(ticket_id: str) -> Any:
@@ -119,6 +137,8 @@ def create_ticket(
             }
         )
         STATE.recent.append(reply.data["id"])
+        if STATE.page_full_at is None and len(STATE.recent) >= list_limit():
+            STATE.page_full_at = time.time()
     return reply
 
 
@@ -159,10 +179,13 @@ def list_tickets(
     seen: MutableSequence[str] | None = None,
     *,
     intended: float | None = None,
+    slot: Reservation | None = None,
+    burst: bool = False,
 ) -> Reply:
     reply = pacer.call(
-        client, "GET", list_path(), name=_name("list"), intended=intended, check=_is_list
-    )
+        client, "GET", list_path(), name=_name("list", burst), intended=intended, slot=slot,
+        check=_is_page,
+    )  # fmt: skip
     if seen is not None and isinstance(reply.data, list):
         seen[:] = [t["id"] for t in reply.data if isinstance(t, dict) and t.get("id")]
     return reply

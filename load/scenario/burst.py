@@ -2,9 +2,10 @@
 
 In turn N ``POST /tickets``, N ``POST /tickets/{id}/messages`` at one ticket (the same ticket
 for a few bursts, so later bursts happen after earlier ones and the order of the whole
-conversation can be checked) and N ``GET /tickets/{id}`` of tickets earlier bursts created (each
+conversation can be checked), N ``GET /tickets/{id}`` of tickets earlier bursts created (each
 answer must be that very ticket: a deployment that crosses answers between overlapping reads
-shows it only here), each request on its own key of the pool where the pool has enough. The
+shows it only here) and N ``GET /tickets`` (each a full page: one cut short when the server is
+busy shows it only here), each request on its own key of the pool where the pool has enough. The
 reads only ask for tickets created a burst or more before, so a deployment that is only
 eventually consistent is not blamed.
 """
@@ -25,7 +26,7 @@ from tixallo_qa.load.scenario.users import WireUser
 
 # Message bursts at one ticket before moving to a newer one (keeps conversations short).
 BURSTS_PER_TICKET = 5
-CREATES, MESSAGES, READS = range(3)  # the kinds of burst, in turn
+CREATES, MESSAGES, READS, LISTS = range(4)  # the kinds of burst, in turn
 # Tickets of earlier create bursts the read bursts choose from (the newest ones).
 READABLE = 64
 
@@ -51,7 +52,7 @@ class BurstUser(WireUser):
     def burst(self) -> None:
         plan, pacer = STATE.require()
         n = plan.options.burst_size
-        kind = self.round % 3
+        kind = self.round % 4
         if self.hot is None or kind == CREATES:
             replies = self._at_once(
                 n,
@@ -72,6 +73,10 @@ class BurstUser(WireUser):
                 lambda slot: actions.get_ticket(
                     self.client, pacer, next(ids), slot=slot, burst=True
                 ),
+            )
+        elif kind == LISTS:
+            self._at_once(
+                n, lambda slot: actions.list_tickets(self.client, pacer, slot=slot, burst=True)
             )
         else:
             hot = self.hot

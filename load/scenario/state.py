@@ -21,6 +21,9 @@ class ProcessState:
     collector: Collector = field(default_factory=Collector)
     # Tickets this process created, for messages and reads in the open model.
     recent: deque[str] = field(default_factory=lambda: deque(maxlen=2000))
+    # When this process had created a full page of tickets (wall clock), so any list after it
+    # must be full.
+    page_full_at: float | None = None
     index: int = 0
 
     def configure(

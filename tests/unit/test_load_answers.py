@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tixallo_qa.load.scenario import actions
@@ -18,10 +20,23 @@ def test_a_create_must_name_what_it_created() -> None:
         assert actions._names_created(data) == "the 201 answer names no id of what it created"
 
 
-def test_a_list_must_be_a_list() -> None:
-    assert actions._is_list([]) is None
-    assert actions._is_list([{"id": TICKET}]) is None
-    assert actions._is_list({"id": TICKET}) == "the list answer's data is not a list"
+def test_a_list_must_be_a_page_full_once_the_workspace_holds_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    limit = actions.list_limit()
+    page, short = [{"id": TICKET}] * limit, [{"id": TICKET}] * (limit - 1)
+    monkeypatch.setattr(actions.STATE, "page_full_at", None)
+    assert actions._is_page([]) is None and actions._is_page(short) is None
+    assert actions._is_page({"id": TICKET}) == "the list answer's data is not a list"
+    assert actions._is_page([*page, {"id": OTHER}]) == (
+        f"the list holds {limit + 1} tickets, more than its limit {limit}"
+    )
+    # A page's worth created just now: a replica may not show them yet.
+    monkeypatch.setattr(actions.STATE, "page_full_at", time.time())
+    assert actions._is_page(short) is None
+    monkeypatch.setattr(actions.STATE, "page_full_at", time.time() - actions.FULL_AFTER - 1)
+    assert actions._is_page(page) is None
+    assert f"{limit - 1} tickets, fewer than its limit {limit}" in str(actions._is_page(short))
 
 
 def test_a_read_by_id_must_answer_that_ticket() -> None:
