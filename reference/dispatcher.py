@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import json
 import logging
 import random
@@ -52,6 +53,8 @@ def enqueue(
     if event_type == TICKET_CREATED and faults.on("webhook-timestamp-offset"):
         hours = faults.param("webhook-timestamp-offset", 1)
         payload = {**payload, "created_at": shift_ts(payload["created_at"], offset_hours=hours)}
+    if event_type == MESSAGE_CREATED and faults.on("webhook-body-html-escaped"):
+        payload = {**payload, "body": html.escape(str(payload["body"]), quote=False)}
     if event_type == TICKET_CREATED and faults.on("webhook-subject-trimmed"):
         payload = {**payload, "subject": payload["subject"].strip()}
     if (

@@ -266,6 +266,7 @@ CATALOGUE: tuple[Fault, ...] = (
     Fault("webhook-delivery-id-per-ticket", "webhooks", "Planted bug: every event of one ticket carries the same X-Tixallo-Delivery id"),
     Fault("webhook-no-retry-on-4xx", "webhooks", "Planted bug: a delivery the receiver answers with a 4xx is never retried"),
     Fault("webhook-urgent-as-high", "webhooks", "Planted bug: ticket.created says priority 'high' for an 'urgent' ticket"),
+    Fault("webhook-body-html-escaped", "webhooks", "Planted bug: ticket.message.created carries the message body HTML-escaped (&lt;p&gt; for <p>)"),
     Fault("webhook-signed-ascii-escaped", "webhooks", "Planted bug: the signature is computed over the body with non-ASCII escaped, the body is sent as UTF-8"),
     Fault("webhook-rejected-message-fired", "webhooks", "Planted bug: a rejected (400) addMessage still fires ticket.message.created"),
     Fault("webhook-timestamp-ms", "webhooks", "Planted bug: X-Tixallo-Timestamp is in milliseconds (and signed as such)"),
