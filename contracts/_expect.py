@@ -90,7 +90,20 @@ class Expect:
         )
 
     def json(self, response: requests.Response, what: str) -> Any:
-        """The response body as JSON, failing readably when it is not."""
+        """The response body as JSON, failing readably when it is not, or not labelled JSON.
+
+        Every body the spec documents is ``application/json``; a client that parses by
+        ``Content-Type`` (browsers, most SDKs) cannot read one sent as ``text/plain``, so the
+        label is part of the contract, whatever status or path it comes with.
+        """
+        content_type = response.headers.get("Content-Type")
+        self.that(
+            is_json_media_type(content_type),
+            what + ": the body is not labelled JSON",
+            expected="Content-Type: application/json (a charset, or any +json type, is fine)",
+            actual=f"Content-Type: {content_type}" if content_type else "no Content-Type",
+            responses=[response],
+        )
         try:
             return response.json()
         except ValueError:
@@ -102,6 +115,13 @@ class Expect:
                     responses=[response],
                 )
             ) from None
+
+
+def is_json_media_type(content_type: str | None) -> bool:
+    """``application/json`` or a ``+json`` type (RFC 6839), parameters such as charset allowed."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    kind, _, subtype = media.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
 def _short(value: Any, limit: int = 600) -> str:

@@ -88,6 +88,39 @@ def rejected(expect: Expect, response: requests.Response, field: str, what: str)
     )
 
 
+# The methods each documented path is asked for (part B 10: one it does not support is a 405).
+# HEAD and OPTIONS are left out: many frameworks answer them on every path.
+PROBED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def path_methods() -> dict[str, set[str]]:
+    """Every documented path (a template such as ``/tickets/{ticket_id}``) and its methods."""
+    found: dict[str, set[str]] = {}
+    for op in _spec.operations():
+        found.setdefault(str(op["path"]), set()).add(str(op["method"]))
+    return found
+
+
+def fill(path: str, ticket_id: str) -> str:
+    """A path template with ``ticket_id`` in place of its ticket parameter."""
+    return path.replace("{ticket_id}", ticket_id)
+
+
+def request_body(op: dict[str, Any], label: str) -> dict[str, Any] | None:
+    """A valid body for the operation (the spec's example, made unique to this run), or None."""
+    if not op["request"]:
+        return None
+    schema = _spec.request_properties(op["request"])
+    body = dict(op["example"] or {})
+    for name, value in list(body.items()):
+        prop = schema.get(name, {})
+        if prop.get("format") == "email":
+            body[name] = unique_email()
+        elif isinstance(value, str) and "enum" not in prop:
+            body[name] = unique(f"{label} {name}")[: int(prop.get("maxLength", 300))]
+    return body
+
+
 def require(settings: Settings, *attrs: str) -> None:
     """Skip the check, naming the settings that would enable it, unless they are all set."""
     missing = settings.missing(*attrs)

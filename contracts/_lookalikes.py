@@ -147,7 +147,11 @@ def json_text(body: dict[str, Any]) -> list[Lookalike]:
 
 
 def ticket_id(real: str) -> list[Lookalike]:
-    """A real ticket's id in forms that are not that UUID (part B 8: 404 or 400, never the ticket)."""
+    """A real ticket's id in forms that are not that UUID (part B 8: 404 or 400, never the ticket).
+
+    The open forms are ones a lenient UUID parser reads as that very UUID: a deployment may
+    answer the ticket, 404 or 400, but never a 5xx (part B 8).
+    """
     b8 = "part B 8: an id that is not a UUID is 404 or 400"
     return [
         Lookalike(real + "abc", "trailing junk", REJECT, b8),
@@ -158,4 +162,8 @@ def ticket_id(real: str) -> list[Lookalike]:
         ),
         Lookalike(real.replace("-", ""), "no hyphens", OPEN, "many UUID parsers take it"),
         Lookalike("{" + real + "}", "braces", OPEN, "many UUID parsers take it"),
+        Lookalike(
+            "{" + real.replace("-", "") + "}", "braces, no hyphens", OPEN, "Postgres' uuid takes it"
+        ),
+        Lookalike("urn:uuid:" + real, "a URN", OPEN, "RFC 9562's URN form; many parsers take it"),
     ]

@@ -3,8 +3,9 @@
 One spare key is spent with a mix of answers (2xx, 400, 404) until it is refused: part B 14 says
 every authenticated request counts whatever its status, so a deployment that skips some shows by
 serving more than its limit. Then a few retries go out at once, before ``Retry-After`` has
-passed, and must be refused; and one more goes out in the background when ``Retry-After`` says,
-and must succeed. The rest of the run overlaps that wait.
+passed, and must be refused (the caller picks them: one per operation of the spec, reads and
+writes, so every refusal's shape can be judged on each); and one more goes out in the
+background when ``Retry-After`` says, and must succeed. The rest of the run overlaps that wait.
 """
 
 from __future__ import annotations
@@ -81,21 +82,27 @@ class Spend:
     def counts(self) -> dict[str, int]:
         return dict(Counter(status_class(a.status) for a in self.served))
 
+    def refusals(self) -> list[Answer]:
+        """Every 429 the key got: the first, then each early retry that was refused."""
+        return [a for a in [self.refused, *self.early] if a is not None and a.status == 429]
+
     def last_refusal(self) -> Answer | None:
-        """The latest 429 the key got: the one whose advice a patient client follows."""
-        refusals = [a for a in [self.refused, *self.early] if a is not None and a.status == 429]
-        return refusals[-1] if refusals else None
+        """The latest 429 the key got that gave advice (else the latest): what a patient client follows."""
+        refusals = self.refusals()
+        advised = [a for a in refusals if a.wait is not None]
+        chosen = advised or refusals
+        return chosen[-1] if chosen else None
 
 
 def spend(
     send: Callable[[str], Any],
     *,
     cap: int,
-    early: int = EARLY_RETRIES,
+    early: Sequence[str] = (OK,) * EARLY_RETRIES,
     mix: Sequence[str] = MIX,
     clock: Callable[[], float] = time.monotonic,
 ) -> Spend:
-    """Send the mix until the first 429 (at most ``cap`` requests), then ``early`` retries at once."""
+    """Send the mix until the first 429 (at most ``cap`` requests), then the ``early`` kinds at once."""
     spent = Spend()
     for i in range(cap):
         kind = mix[i % len(mix)]
@@ -105,8 +112,8 @@ def spend(
             break
         spent.served.append(got)
     if spent.refused is not None:
-        for _ in range(early):
-            spent.early.append(answer(OK, lambda: send(OK), clock))
+        for kind in early:
+            spent.early.append(answer(kind, lambda kind=kind: send(kind), clock))  # type: ignore[misc]
     return spent
 
 

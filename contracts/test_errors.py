@@ -3,18 +3,38 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
+import pytest
 import requests
 
+from tixallo_qa.contracts import _lookalikes as lookalikes
 from tixallo_qa.contracts import _spec
 from tixallo_qa.contracts._catalogue import check
 from tixallo_qa.contracts._expect import Expect
-from tixallo_qa.contracts._helpers import create_ticket, require, ticket_body
+from tixallo_qa.contracts._helpers import (
+    PROBED_METHODS,
+    create_ticket,
+    fill,
+    path_methods,
+    request_body,
+    require,
+    ticket_body,
+)
 from tixallo_qa.contracts._transport import ApiClient
 from tixallo_qa.core.settings import Settings
 
 VALIDATION_ERROR = "#/components/schemas/ValidationError"
 ERROR = "#/components/schemas/Error"
+# Methods a 405's Allow may name beyond the documented ones: frameworks answer HEAD wherever
+# they answer GET, and OPTIONS everywhere (CORS); the docs say nothing against either.
+IMPLIED_METHODS = frozenset({"HEAD", "OPTIONS"})
+
+
+@pytest.fixture(scope="module")
+def ticket(api: ApiClient, expect: Expect) -> dict[str, Any]:
+    """One ticket of the main workspace the checks of this module aim at."""
+    return create_ticket(api, expect, label="errors target")[1]
 
 
 def _exact(
@@ -61,6 +81,34 @@ def test_non_uuid_id(api: ApiClient, expect: Expect) -> None:
         actual=errors,
         responses=[response],
     )
+
+
+@check(
+    "uuid-forms-never-5xx",
+    "errors",
+    "a ticket id in a form a lenient UUID parser takes (upper case, no hyphens, braces, a URN) is "
+    "never a 5xx on any ticket operation (part B 8); which non-5xx answer is open: 404, 400, or "
+    "the ticket itself when the form is that ticket's UUID",
+)
+def test_uuid_forms(api: ApiClient, expect: Expect, ticket: dict[str, Any]) -> None:
+    for op in _spec.operations():
+        if "{ticket_id}" not in op["path"]:
+            continue
+        # A read aims at a real ticket (its forms may find it); a write at an unknown one, so a
+        # deployment that reads the form as the UUID stores nothing.
+        real = str(ticket["id"]) if op["method"] == "GET" else str(uuid.uuid4())
+        body = request_body(op, "uuid form")
+        for case in lookalikes.ticket_id(real):
+            if case.expect != lookalikes.OPEN:
+                continue
+            response = api.request(op["method"], fill(op["path"], case.value), json=body)
+            expect.that(
+                response.status_code < 500,
+                f"{op['operation_id']} for the id {case.value!r} ({case.kind}; part B 8: never 5xx)",
+                expected="404, 400" + (" or 200" if op["method"] == "GET" else "") + ", not 5xx",
+                actual=response.status_code,
+                responses=[response],
+            )
 
 
 @check(
@@ -125,8 +173,7 @@ def test_validation_error_shape(api: ApiClient, expect: Expect) -> None:
 @check(
     "malformed-json-400", "errors", "a malformed JSON body is a 400 with an error string, not a 5xx"
 )
-def test_malformed_json(api: ApiClient, expect: Expect) -> None:
-    _, ticket = create_ticket(api, expect, label="malformed json target")
+def test_malformed_json(api: ApiClient, expect: Expect, ticket: dict[str, Any]) -> None:
     for path in ("/tickets", f"/tickets/{ticket['id']}/messages"):
         response = api.post(path, data='{"subject": "unterminated')
         expect.status(response, 400, f"malformed JSON to POST {path}")
@@ -143,25 +190,29 @@ def test_malformed_json(api: ApiClient, expect: Expect) -> None:
 @check(
     "unsupported-method-405",
     "errors",
-    "a method a documented path does not support is 405 with an Allow header (assumption, part B 10)",
+    "every documented path asked with a method it does not support (GET, POST, PUT, PATCH, "
+    "DELETE) answers 405 with an Allow header naming exactly the path's documented methods; HEAD "
+    "and OPTIONS may be added, as frameworks do (assumption, part B 10)",
 )
 def test_unsupported_method(api: ApiClient, expect: Expect) -> None:
-    for method, path, allowed in (
-        ("DELETE", "/tickets", {"GET", "POST"}),
-        ("PUT", f"/tickets/{uuid.uuid4()}", {"GET"}),
-    ):
-        response = api.request(method, path)
-        expect.status(response, 405, f"{method} {path} is not a documented operation")
-        allow = {
-            m.strip().upper() for m in response.headers.get("Allow", "").split(",") if m.strip()
-        }
-        expect.that(
-            allowed <= allow,
-            f"Allow lists the methods {path} supports",
-            expected=sorted(allowed),
-            actual=response.headers.get("Allow"),
-            responses=[response],
-        )
+    for template, documented in path_methods().items():
+        # An unknown ticket: the method is refused before the ticket is looked up (part B 13).
+        path = fill(template, str(uuid.uuid4()))
+        for method in PROBED_METHODS:
+            if method in documented:
+                continue
+            response = api.request(method, path)
+            expect.status(response, 405, f"{method} {template} is not a documented operation")
+            header = response.headers.get("Allow")
+            allow = {m.strip().upper() for m in (header or "").split(",") if m.strip()}
+            expect.that(
+                documented <= allow and allow - documented <= IMPLIED_METHODS,
+                f"the Allow of {method} {template} names the methods {template} supports, "
+                "and no other (HEAD and OPTIONS may be added)",
+                expected=", ".join(sorted(documented)),
+                actual=header,
+                responses=[response],
+            )
 
 
 @check(

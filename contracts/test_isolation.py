@@ -104,3 +104,34 @@ def test_list_excludes_other_workspace(
             responses=[response],
             focus=theirs,
         )
+
+
+@check(
+    "other-workspace-fixtures-404",
+    "isolation",
+    "the main workspace's merged ticket (and its noted ticket, when configured) is 404 Not found "
+    "to the other workspace's key: reading it, and posting to the merged one, which must not "
+    "answer 409 (that would tell the other workspace the ticket exists)",
+)
+def test_other_workspace_fixtures(api: ApiClient, expect: Expect, target: Settings) -> None:
+    require(target, "other_api_key", "merged_ticket_id")
+    _not_found(
+        expect,
+        api.get(f"/tickets/{target.merged_ticket_id}", identity=OTHER),
+        "the other key reads the main workspace's merged ticket",
+    )
+    _not_found(
+        expect,
+        api.post(
+            f"/tickets/{target.merged_ticket_id}/messages",
+            json={"body": "tixallo-qa: this message must not be stored (other workspace, merged)"},
+            identity=OTHER,
+        ),
+        "the other key posts to the main workspace's merged ticket",
+    )
+    if target.noted_ticket_id:
+        _not_found(
+            expect,
+            api.get(f"/tickets/{target.noted_ticket_id}", identity=OTHER),
+            "the other key reads the main workspace's noted ticket",
+        )

@@ -46,6 +46,8 @@ _UUID_LOOSE = re.compile(r"\{?[0-9a-fA-F]{32}\}?|\{" + _UUID.pattern + r"\}", re
 _OPTIONAL_FIELDS = ("customer_name", "priority")
 # The API key's length: "txk_" + token_urlsafe(24) (auth-key-suffix-accepted compares only that).
 _KEY_LENGTH = 36
+# Where auth-key-in-query reads the key, by its parameter (default 0: ?api_key=).
+_QUERY_KEY_NAMES = ("api_key", "key", "token", "access_token")
 # The 401 fault's body, and the bucket unauthenticated requests land in under ratelimit-401-counted.
 _ANON = "\x00unauthenticated"
 _SHARED = "\x00shared"
@@ -119,10 +121,18 @@ class Api:
 
     # -- responses -----------------------------------------------------------------------------
 
-    def error(self, status: int, message: str, **extra: Any) -> JSONResponse:
-        return JSONResponse({"error": message, **extra}, status_code=status)
+    def error(self, status: int, message: str, **extra: Any) -> Response:
+        return self._json_error({"error": message, **extra}, status)
 
-    def server_error(self) -> JSONResponse:
+    def _json_error(
+        self, body: dict[str, Any], status: int, headers: dict[str, str] | None = None
+    ) -> Response:
+        f = self.faults
+        if f.on("errors-text-content-type") and status == f.param("errors-text-content-type", 404):
+            return PlainTextResponse(json.dumps(body), status_code=status, headers=headers)
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    def server_error(self) -> Response:
         return self.error(500, "Internal server error")
 
     def not_found(self) -> Response:
@@ -184,7 +194,13 @@ class Api:
             and self.faults.on("ratelimit-no-retry-after-on-writes")
         ):
             headers = {}
-        return JSONResponse(body, status_code=429, headers=headers)
+        if (
+            request is not None
+            and "ticket_id" in request.path_params
+            and self.faults.on("ratelimit-no-retry-after-on-ticket-paths")
+        ):
+            headers = {}
+        return self._json_error(body, 429, headers)
 
     # -- the checks before an operation ----------------------------------------------------------
 
@@ -192,8 +208,10 @@ class Api:
         """(key id, workspace id) of the presented key, or the 401 answer."""
         f = self.faults
         header = request.headers.get("authorization")
-        if header is None and f.on("auth-key-in-query") and request.query_params.get("api_key"):
-            header = f"Bearer {request.query_params['api_key']}"
+        if header is None and f.on("auth-key-in-query"):
+            name = _QUERY_KEY_NAMES[int(f.param("auth-key-in-query", 0))]
+            if request.query_params.get(name):
+                header = f"Bearer {request.query_params[name]}"
         if header is None:
             return self.server_error() if f.on("auth-missing-header-500") else self.unauthorized()
         scheme, _, token = header.strip().partition(" ")

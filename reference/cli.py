@@ -211,6 +211,8 @@ def _serve(args: argparse.Namespace, *, project: bool) -> int:
             "TIXALLO_BASE_URL": base_url,
             **settings,
             **tls_settings,
+            # The window its 429s state (the contract suite checks them against it).
+            "TIXALLO_RATE_WINDOW": f"{config.rate_window:g}",
             "TIXALLO_RATE_LIMIT": str(config.rate_limit),
         }
         from tixallo_qa.reference.seed import format_settings, write_env
@@ -254,11 +256,9 @@ def _project_settings(args: argparse.Namespace) -> dict[str, str]:
                 saved = parse_env_file(args.env_out)
             except SettingsError as exc:
                 raise ConfigError(str(exc)) from None
-            settings = {
-                k: v
-                for k, v in saved.items()
-                if k not in ("TIXALLO_BASE_URL", "TIXALLO_RATE_LIMIT", "TIXALLO_CA_BUNDLE")
-            }
+            # What this start sets afresh (the URL, the limit and window, TLS) is not reloaded.
+            fresh = ("TIXALLO_BASE_URL", "TIXALLO_RATE_LIMIT", "TIXALLO_RATE_WINDOW")
+            settings = {k: v for k, v in saved.items() if k not in (*fresh, "TIXALLO_CA_BUNDLE")}
         else:
             raise ConfigError(
                 f"database {args.db} is seeded but its settings file {args.env_out} is missing "

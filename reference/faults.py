@@ -270,6 +270,12 @@ CATALOGUE: tuple[Fault, ...] = (
     Fault("webhook-signed-ascii-escaped", "webhooks", "Planted bug: the signature is computed over the body with non-ASCII escaped, the body is sent as UTF-8"),
     Fault("webhook-rejected-message-fired", "webhooks", "Planted bug: a rejected (400) addMessage still fires ticket.message.created"),
     Fault("webhook-timestamp-ms", "webhooks", "Planted bug: X-Tixallo-Timestamp is in milliseconds (and signed as such)"),
+    # ... and the same again on other names, statuses and paths
+    Fault("auth-key-in-query", "authentication", "Planted bug: a request without Authorization but with ?access_token=KEY (RFC 6750's query form) is served", 3),
+    Fault("errors-text-content-type", "errors", "Planted bug: 404 bodies are sent as text/plain", 404),
+    Fault("errors-text-content-type", "errors", "Planted bug: 401 bodies are sent as text/plain", 401),
+    Fault("errors-text-content-type", "errors", "Planted bug: 429 bodies are sent as text/plain", 429),
+    Fault("ratelimit-no-retry-after-on-ticket-paths", "rate-limit", "Planted bug: 429 answers on /tickets/{id} and /tickets/{id}/messages lack Retry-After"),
 )
 # fmt: on
 

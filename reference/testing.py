@@ -153,6 +153,7 @@ class ReferenceFactory:
         deployment.settings = {
             "TIXALLO_BASE_URL": deployment.base_url,
             **settings,
+            "TIXALLO_RATE_WINDOW": f"{rate_window:g}",
             "TIXALLO_RATE_LIMIT": str(rate_limit),
         }
         self.started.append(deployment)

@@ -344,6 +344,7 @@ class Target:
             **sink_env,
             "TIXALLO_BASE_URL": str(reference.info["base_url"]),
             "TIXALLO_RATE_LIMIT": str(rate_limit),
+            "TIXALLO_RATE_WINDOW": str(rate_window),
         }
         self.settings = load_settings(environ=described)
         self.description = f"embedded reference deployment at {self.settings.base_url}"

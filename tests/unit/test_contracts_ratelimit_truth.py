@@ -134,3 +134,23 @@ def test_a_cancelled_or_unusable_patient_retry_sends_nothing() -> None:
     assert patient.wait(10.0) and sent == [] and "not sent" in str(patient.problem())
     with pytest.raises(ValueError, match="no usable Retry-After"):
         truth.PatientRetry(lambda: Response(200), truth.Answer(truth.OK, 429, 0.0, 0.0, None))
+
+
+def test_early_retries_are_the_kinds_asked_for_and_each_refusal_is_kept() -> None:
+    early = [truth.BAD_BODY, truth.UNKNOWN, truth.OK]
+    clock = itertools.count(0.0, 0.01)
+    spent = truth.spend(Limiter().send, cap=2 * LIMIT + 5, early=early, clock=lambda: next(clock))
+    assert [a.kind for a in spent.early] == early
+    assert spent.refusals() == [spent.refused, *spent.early]
+
+
+def test_the_patient_client_follows_the_latest_refusal_that_gave_advice() -> None:
+    limiter = Limiter()
+    clock = itertools.count(0.0, 0.01)
+    spent = truth.spend(
+        limiter.send, cap=2 * LIMIT + 5, early=[truth.OK], clock=lambda: next(clock)
+    )
+    limiter.retry_after = None  # a later refusal without Retry-After (a write, say)
+    spent.early.append(truth.answer(truth.BAD_BODY, lambda: limiter.send(truth.BAD_BODY)))
+    assert spent.early[-1].wait is None
+    assert spent.last_refusal() is spent.early[0]

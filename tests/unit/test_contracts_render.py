@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 
 import pytest
+import requests
 
 from tixallo_qa.contracts._curl import BODY_LIMIT, curl_command, describe, response_text, truncate
 from tixallo_qa.contracts._exchanges import Exchange
@@ -106,3 +107,42 @@ def test_a_long_body_is_shown_around_the_offending_item() -> None:
     assert shown.startswith("… [8750 characters before] ") and shown.endswith(" more characters]")
     assert excerpt(body, "absent", 500).startswith("x" * 500)
     assert excerpt("short", "short", 500) == "short"
+
+
+def _response(
+    content_type: str | None, body: bytes = b'{"error": "Ticket has been merged"}'
+) -> requests.Response:
+    response = requests.Response()
+    response.status_code = 409
+    response._content = body
+    if content_type is not None:
+        response.headers["Content-Type"] = content_type
+    return response
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "Application/JSON",
+        "application/problem+json",
+    ],
+)
+def test_expect_json_reads_a_body_labelled_json(content_type: str) -> None:
+    body = Expect(Redactor()).json(_response(content_type), "409")
+    assert body == {"error": "Ticket has been merged"}
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain; charset=utf-8", "text/html", "application/jsonp", None]
+)
+def test_expect_json_refuses_json_text_not_labelled_json(content_type: str | None) -> None:
+    with pytest.raises(AssertionError, match="not labelled JSON") as raised:
+        Expect(Redactor()).json(_response(content_type), "409")
+    assert (content_type or "no Content-Type") in str(raised.value)
+
+
+def test_expect_json_refuses_a_body_that_is_not_json() -> None:
+    with pytest.raises(AssertionError, match="body is not JSON"):
+        Expect(Redactor()).json(_response("application/json", b"Not Found"), "404")

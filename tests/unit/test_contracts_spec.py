@@ -59,3 +59,26 @@ def test_profiles_budget_smoke_smallest() -> None:
     assert not PROFILES["smoke"].coverage
     with pytest.raises(ValueError, match="TIXALLO_PROFILE"):
         budget("huge")
+
+
+def test_paths_and_their_methods_come_from_the_spec() -> None:
+    from tixallo_qa.contracts._helpers import fill, path_methods
+
+    methods = path_methods()
+    assert methods["/tickets"] == {"GET", "POST"}
+    assert methods["/tickets/{ticket_id}/messages"] == {"POST"}
+    assert fill("/tickets/{ticket_id}/messages", "abc") == "/tickets/abc/messages"
+
+
+def test_a_valid_body_per_operation_from_the_spec_example() -> None:
+    from tixallo_qa.contracts._helpers import request_body
+
+    by_id = {op["operation_id"]: op for op in _spec.operations()}
+    assert request_body(by_id["getTicket"], "x") is None
+    created = request_body(by_id["createTicket"], "x")
+    assert created is not None
+    assert _spec.validate("#/components/schemas/CreateTicketRequest", created) == []
+    assert created != request_body(by_id["createTicket"], "x")  # unique to each request
+    message = request_body(by_id["addMessage"], "x")
+    assert message is not None
+    assert _spec.validate("#/components/schemas/AddMessageRequest", message) == []

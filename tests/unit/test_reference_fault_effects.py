@@ -79,6 +79,10 @@ PROBES: dict[str, Probe] = {
     "errors-405-no-allow": lambda c, s: c.delete("/tickets").headers.get("allow"),
     "ratelimit-none": lambda c, s: [c.get("/tickets").status_code for _ in range(4)][-1],
     "ratelimit-no-retry-after": lambda c, s: [c.get("/tickets").headers.get("retry-after") for _ in range(4)][-1],
+    "ratelimit-no-retry-after-on-ticket-paths": lambda c, s: [c.get(f"/tickets/{s['TIXALLO_MERGED_TICKET_ID']}").headers.get("retry-after") for _ in range(4)][-1],
+    "errors-text-content-type": lambda c, s: c.get("/tickets/9f6c1a3e-2b8d-4e7f-9a1c-d4b2e6c8a1b3").headers["content-type"],
+    "errors-text-content-type=401": lambda c, s: c.get("/tickets", headers={"Authorization": "Bearer nope"}).headers["content-type"],
+    "errors-text-content-type=429": lambda c, s: [c.get("/tickets").headers["content-type"] for _ in range(4)][-1],
     "validation-invalid-json-500": lambda c, s: c.post("/tickets", content=b"{").status_code,
     # Every 3rd 2xx answer cut in half, with a Content-Length that matches what is sent.
     "load-answer-cut=3": lambda c, s: [_parses(c.get("/tickets")) for _ in range(6)],

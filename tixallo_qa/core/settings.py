@@ -149,6 +149,12 @@ SETTINGS: tuple[_Spec, ...] = (
         "int",
         "requests per minute per key the deployment enforces (0 = none)",
     ),
+    _Spec(
+        "TIXALLO_RATE_WINDOW",
+        "rate_window",
+        "float",
+        "seconds of the deployment's rate-limit window, as its 429s must state it (default 60)",
+    ),
     _Spec("TIXALLO_PROFILE", "profile", "choice", "how many generated examples", choices=PROFILES),
     _Spec(
         "TIXALLO_REQUEST_TIMEOUT", "request_timeout", "float", "seconds one API request may take"
@@ -186,6 +192,7 @@ class Settings:
     webhook_shared: bool = False
     webhook_timeout: float = 10.0
     rate_limit: int = 60
+    rate_window: float = 60.0
     profile: str = "standard"
     request_timeout: float = 10.0
     report_dir: str = "reports"
@@ -339,7 +346,7 @@ def _validate(s: Settings) -> None:
         raise SettingsError(
             f"TIXALLO_RATE_LIMIT={s.rate_limit} is negative: use the per-key limit per minute, or 0 for none"
         )
-    for attr in ("webhook_timeout", "request_timeout", "webhook_tolerance"):
+    for attr in ("webhook_timeout", "request_timeout", "webhook_tolerance", "rate_window"):
         if getattr(s, attr) <= 0:
             raise SettingsError(f"{_BY_ATTR[attr].env}={getattr(s, attr)} must be positive")
     if not s.sink_path.startswith("/"):
