@@ -263,6 +263,10 @@ CATALOGUE: tuple[Fault, ...] = (
     Fault("webhook-signed-ascii-escaped", "webhooks", "Planted bug: the signature is computed over the body with non-ASCII escaped, the body is sent as UTF-8"),
     Fault("webhook-rejected-message-fired", "webhooks", "Planted bug: a rejected (400) addMessage still fires ticket.message.created"),
     Fault("webhook-timestamp-ms", "webhooks", "Planted bug: X-Tixallo-Timestamp is in milliseconds (and signed as such)"),
+    Fault("webhook-delivery-id-unhyphenated", "webhooks", "Planted bug: X-Tixallo-Delivery is a UUID's 32 hex digits without hyphens"),
+    Fault("webhook-delivery-id-per-second", "webhooks", "Planted bug: the delivery id is derived from the second the event was created, so events of one second share it"),
+    Fault("webhook-no-retry-on-timeout", "webhooks", "Planted bug: a delivery the receiver does not answer in time is never retried"),
+    Fault("webhook-timestamp-event-time", "webhooks", "Planted bug: X-Tixallo-Timestamp is the event's created_at, so a retry carries the first attempt's time (signed, within 300 s)"),
 )
 # fmt: on
 
