@@ -35,6 +35,7 @@ STALL = 30.0
 # a 5xx; a plain 4xx (400: not 429 or 503, whose Retry-After every sender honours, nor 410, which
 # some senders read as "remove this endpoint"); no answer at all.
 REFUSALS: tuple[dict[str, float], ...] = ({"status": 500}, {"status": 400}, {"stall": STALL})
+POLL = 0.1
 
 
 @dataclass
@@ -94,16 +95,43 @@ def refused_deliveries(api: ApiClient, expect: Expect, sink: SinkClient) -> Iter
 
 
 def refusals_settled(refused: Started, sink: SinkClient, timeout: float) -> list[Event]:
-    """The refused deliveries, once each refusal met one (the stall's ends when its sender hangs
-    up) or the stall and ``timeout`` more have passed."""
+    """The refused deliveries once each refusal met one (the stall's is recorded when its sender
+    hangs up), or what of them there is once waiting longer would not help.
+
+    The first attempts are due within ``timeout`` of the creates: a stall that has not begun by
+    then is not waited for (the sweep reports the late or missing events).
+    """
+    baseline = refused.get()["baseline"]
+    deadline = refused.at + timeout
+    while True:
+        rule = sink.fault()
+        begun = rule is not None and rule.get("applied", 0) >= len(REFUSALS)
+        if begun or time.monotonic() >= deadline:
+            break
+        time.sleep(min(POLL, max(0.0, deadline - time.monotonic())))
     found, _ = sink.wait(
         None,
-        timeout=refused.left() + timeout,
+        timeout=refused.left() + timeout if begun else 0.0,
         count=len(REFUSALS),
         injected=True,
-        since=refused.get()["baseline"],
+        since=baseline,
     )
     return found
+
+
+def held(refused: list[Event], sink: SinkClient) -> tuple[float, float] | None:
+    """When the sink held a delivery unanswered (wall clock): from the stalled delivery's arrival
+    to its retry's (the sender had given up by then), or to the stall's end without a retry.
+
+    A sender that delivers one at a time per endpoint sends nothing else meanwhile: what queued
+    behind the held delivery is late through the sink's doing, not the deployment's.
+    """
+    stalled = [e for e in refused if not 400 <= e.status < 600]
+    if not stalled:
+        return None
+    start = stalled[0].received_at
+    again = sink.events(since=start, delivery_id=stalled[0].delivery_id, limit=1)
+    return start, again[0].received_at if again else start + STALL
 
 
 @pytest.fixture(scope="session")

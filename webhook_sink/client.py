@@ -367,6 +367,11 @@ class SinkClient:
             )
         )
 
+    def fault(self) -> dict[str, Any] | None:
+        """The active fault rule (its ``applied`` count says how many deliveries met it), or None."""
+        rule = self._json("GET", "/_sink/faults")["fault"]
+        return dict(rule) if rule is not None else None
+
     def clear_faults(self) -> None:
         """Answer every delivery normally again."""
         self._json("DELETE", "/_sink/faults")

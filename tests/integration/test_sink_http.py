@@ -362,6 +362,10 @@ def test_fault_plan_refuses_first_attempts_in_turn(webhook_sink: SinkFixture) ->
         webhook_sink.deliver(ticket_created()).status_code,
     ]
     assert statuses == [500, 200, 400, 200, 200]
+    rule = client.fault()
+    assert rule is not None and rule["applied"] == 2 and rule["exhausted"] and rule["fresh"]
+    client.clear_faults()
+    assert client.fault() is None
     assert [e.status for e in client.events(injected=True)] == [500, 400]
     assert [e.retry for e in client.events(status=200)] == [True, True, False]
     assert client.events(injected=True, status=400)[0].event_type == "ticket.message.created"

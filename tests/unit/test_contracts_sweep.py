@@ -197,3 +197,27 @@ def test_a_retry_with_another_payload_is_caught(
     assert sweep.problems["payload"][0].startswith(
         "payload differs from the API's answer: ticket_number: API 7, event 8\n  attempt 2 of 2"
     )
+
+
+def test_lateness_behind_a_held_delivery_is_not_the_deployments(
+    run: tuple[Ledger, dict[str, Any], dict[str, Any]],
+) -> None:
+    ledger, ticket, message = run
+    # A sender that delivers one at a time: both events waited behind a delivery the sink held
+    # from before the creates until 10 s after them.
+    late = [
+        _delivery(1, ticket, str(uuid.uuid4()), at=10.05),
+        _delivery(2, message, str(uuid.uuid4()), at=10.1),
+    ]
+    sink = SinkClient(
+        "http://sink.test",
+        transport=httpx.MockTransport(
+            lambda r: httpx.Response(200, json={"events": late, "last_seq": 0, "generation": 0})
+        ),
+    )
+    held = collect(sink, ledger, 0, 3.0, SuiteState(), TIXALLO, held=(NOW - 0.1, NOW + 10.0))
+    assert _problems(held) == {}
+    assert _problems(_sweep(late, ledger)) == {"delivery": 2}
+    # Created after the hold ended, an event has no excuse.
+    after = collect(sink, ledger, 0, 3.0, SuiteState(), TIXALLO, held=(NOW - 9.0, NOW - 0.5))
+    assert _problems(after) == {"delivery": 2}
