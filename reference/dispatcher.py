@@ -12,6 +12,7 @@ import secrets
 import time
 import uuid
 from collections import deque
+from datetime import datetime
 from typing import Any
 
 from tixallo_qa.core import signing, tls
@@ -87,6 +88,12 @@ def enqueue(
                 delivery_id = str(
                     uuid.uuid5(uuid.NAMESPACE_URL, f"{endpoint_id}/{payload['ticket_id']}")
                 )
+            if faults.on("webhook-delivery-id-unhyphenated"):
+                delivery_id = uuid.uuid4().hex
+            if faults.on("webhook-delivery-id-per-second"):
+                # Derived from the event's second: events created in the same second share it.
+                second = str(payload["created_at"])[:19]
+                delivery_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{endpoint_id}/{second}"))
             store.enqueue(endpoint_id, event_type, text, at, delivery_id)
             count += 1
     return count
@@ -183,6 +190,7 @@ class Dispatcher:
         async with self._slots:
             status: int | None = None
             error: str | None = None
+            timed_out = False
             wait = 0.0
             try:
                 body = payload.encode()
@@ -197,13 +205,14 @@ class Dispatcher:
                 Exception
             ) as exc:  # any failure to deliver (refused, timeout, bad URL) is retried
                 error = f"{type(exc).__name__}: {exc}"[:500]
+                timed_out = isinstance(exc, TimeoutError)
         if status is not None and 200 <= status < 300:
             self.store.mark_delivered(seq, status)
             return
         attempt = attempts + 1  # attempts made so far, this one included
         gave_up = (
             status is not None and 400 <= status < 500 and self.faults.on("webhook-no-retry-on-4xx")
-        )
+        ) or (timed_out and self.faults.on("webhook-no-retry-on-timeout"))
         if attempt > len(self.retries) or gave_up:
             self.store.mark_failed(seq, status, error)
             log.warning("webhook %s to %s failed after %d attempts", delivery_id, url, attempt)
@@ -231,6 +240,11 @@ class Dispatcher:
             ts -= STALE_SKEW
         if self.faults.on("webhook-timestamp-ms"):
             ts = int(time.time() * 1000)
+        if self.faults.on("webhook-timestamp-event-time"):
+            # The event's time, not this attempt's: a retry carries the first attempt's time.
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                created = json.loads(body)["created_at"].replace("Z", "+00:00")
+                ts = int(datetime.fromisoformat(created).timestamp())
         signer = self.scheme(secret)
         # The bad-signature fault signs other bytes than it sends (one more byte at the end).
         signed = body + b" " if self.faults.on("webhook-bad-signature") else body

@@ -276,6 +276,11 @@ CATALOGUE: tuple[Fault, ...] = (
     Fault("errors-text-content-type", "errors", "Planted bug: 401 bodies are sent as text/plain", 401),
     Fault("errors-text-content-type", "errors", "Planted bug: 429 bodies are sent as text/plain", 429),
     Fault("ratelimit-no-retry-after-on-ticket-paths", "rate-limit", "Planted bug: 429 answers on /tickets/{id} and /tickets/{id}/messages lack Retry-After"),
+    # ... and webhook variants of the delivery-id and retry faults
+    Fault("webhook-delivery-id-unhyphenated", "webhooks", "Planted bug: X-Tixallo-Delivery is a UUID's 32 hex digits without hyphens"),
+    Fault("webhook-delivery-id-per-second", "webhooks", "Planted bug: the delivery id is derived from the second the event was created, so events of one second share it"),
+    Fault("webhook-no-retry-on-timeout", "webhooks", "Planted bug: a delivery the receiver does not answer in time is never retried"),
+    Fault("webhook-timestamp-event-time", "webhooks", "Planted bug: X-Tixallo-Timestamp is the event's created_at, so a retry carries the first attempt's time (signed, within 300 s)"),
 )
 # fmt: on
 

@@ -21,7 +21,7 @@ from tixallo_qa.core import events
 from tixallo_qa.core.redact import REDACTED, Redactor
 from tixallo_qa.webhook_sink import payloads, verify
 from tixallo_qa.webhook_sink.config import SinkConfig
-from tixallo_qa.webhook_sink.delivery import Delivery, now
+from tixallo_qa.webhook_sink.delivery import NO_ANSWER, Delivery, now
 from tixallo_qa.webhook_sink.faults import FaultRule, Faults
 from tixallo_qa.webhook_sink.page import PAGE_HTML
 from tixallo_qa.webhook_sink.query import Filter
@@ -70,6 +70,18 @@ async def _send_body(
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def _hold(seconds: float, receive: Receive) -> float | None:
+    """Hold a delivery's answer ``seconds``; the seconds after which the sender hung up, if it did."""
+    started = asyncio.get_running_loop().time()
+    try:
+        async with asyncio.timeout(seconds):
+            while (await receive())["type"] != "http.disconnect":
+                pass  # the rest of a body refused as too large
+    except TimeoutError:
+        return None
+    return asyncio.get_running_loop().time() - started
 
 
 class SinkApp:
@@ -284,22 +296,30 @@ class SinkApp:
         errors: list[str] = []
         if parsed:
             event_type, errors = payloads.schema_errors(payload, header_event)
-            errors += [
-                f"missing header {h}"
-                for h in self.verifier.delivery_headers
-                if h.lower() not in headers
-            ]
-        fault = self.faults.draw()
-        if fault is not None and fault.stall > 0:
-            await asyncio.sleep(fault.stall)
+            said = payload.get("event_type") if isinstance(payload, dict) else None
+            errors += events.header_errors(
+                said if isinstance(said, str) else None, headers, self.verifier.delivery_headers
+            )
+        is_obj = isinstance(payload, dict)
+        ticket_id = payload.get("ticket_id") if is_obj else None
+        message_id = payload.get("message_id") if is_obj else None
+        delivery_id = next((headers[h] for h in verify.DELIVERY_HEADERS if headers.get(h)), None)
+        logical_key = events.payload_key(event_type, payload) if is_obj else None
+        fault = self.faults.draw(
+            first_attempt=not self.store.arrivals.known(delivery_id, logical_key)
+        )
+        stall = fault.stall if fault is not None else 0.0
+        hung_up = await _hold(stall, receive) if stall > 0 else None
         status = (
             fault.status
             if fault is not None and fault.status is not None
             else verify.STATUS[verdict]
         )
-        is_obj = isinstance(payload, dict)
-        ticket_id = payload.get("ticket_id") if is_obj else None
-        message_id = payload.get("message_id") if is_obj else None
+        if hung_up is not None:
+            # Nothing was answered: the sender gave up first (a timeout of its own).
+            status = NO_ANSWER
+            gone = f"no answer: the sender hung up after {hung_up:.1f} s of a {stall:g} s stall"
+            detail = f"{detail}; {gone}" if detail else gone
         record = Delivery(
             verdict=verdict,
             status=status,
@@ -311,10 +331,10 @@ class SinkApp:
             payload=payload if parsed else None,
             payload_json=text,
             event_type=event_type,
-            delivery_id=next((headers[h] for h in verify.DELIVERY_HEADERS if headers.get(h)), None),
+            delivery_id=delivery_id,
             ticket_id=ticket_id if isinstance(ticket_id, str) else None,
             message_id=message_id if isinstance(message_id, str) else None,
-            logical_key=events.payload_key(event_type, payload) if is_obj else None,
+            logical_key=logical_key,
             schema_errors=errors,
             injected=fault is not None,
             detail=detail,
@@ -327,6 +347,8 @@ class SinkApp:
             # Not recorded means not acknowledged: the sender must retry.
             await _send_json(send, 503, {"error": f"not recorded: {exc}"})
             return
+        if hung_up is not None:
+            return  # no one to answer
         if not detail and fault is None:
             # The common answer, formatted as json.dumps would (verdicts are plain ASCII names).
             await _send_body(

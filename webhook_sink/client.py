@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 import httpx
 
 from tixallo_qa.webhook_sink._text import as_text
+from tixallo_qa.webhook_sink.delivery import NO_ANSWER
 
 # Record attributes a filter may name; anything else is a top-level payload field.
 RECORD_FIELDS = (
@@ -82,7 +83,7 @@ class Event:
         """One line for failure messages."""
         flags = [f for f in ("retry", "double_fire", "injected") if getattr(self, f)]
         parts = [
-            f"#{self.seq} {self.event_type or '(no type)'} verdict={self.verdict} status={self.status}",
+            f"#{self.seq} {self.event_type or '(no type)'} verdict={self.verdict} status={'none (the sender hung up)' if self.status == NO_ANSWER else self.status}",
             f"ticket_id={self.ticket_id}" if self.ticket_id else "",
             f"message_id={self.message_id}" if self.message_id else "",
             f"delivery_id={self.delivery_id}" if self.delivery_id else "",
@@ -342,14 +343,34 @@ class SinkClient:
         count: int | None = None,
         share: float | None = None,
         seed: int | None = None,
+        plan: Sequence[Mapping[str, Any]] | None = None,
+        fresh: bool = False,
     ) -> dict[str, Any]:
-        """Answer ``status`` (500/502/503/504) and/or stall ``stall`` s, for the next ``count`` deliveries or a ``share``."""
-        rule = {"status": status, "stall": stall, "count": count, "share": share, "seed": seed}
+        """Answer ``status`` (a 4xx or 5xx) and/or stall ``stall`` s, for the next ``count``
+        deliveries or a ``share``; or each fault of ``plan`` (``{"status": 400}``,
+        ``{"stall": 30}``) to one delivery in turn. ``fresh``: first attempts only.
+
+        A stall ends when the sender hangs up; that delivery is recorded with status 0 (no answer).
+        """
+        rule = {
+            "status": status,
+            "stall": stall or None,
+            "count": count,
+            "share": share,
+            "seed": seed,
+            "plan": [dict(f) for f in plan] if plan else None,
+            "fresh": fresh or None,
+        }
         return dict(
             self._json(
                 "POST", "/_sink/faults", json={k: v for k, v in rule.items() if v is not None}
             )
         )
+
+    def fault(self) -> dict[str, Any] | None:
+        """The active fault rule (its ``applied`` count says how many deliveries met it), or None."""
+        rule = self._json("GET", "/_sink/faults")["fault"]
+        return dict(rule) if rule is not None else None
 
     def clear_faults(self) -> None:
         """Answer every delivery normally again."""

@@ -10,6 +10,8 @@ from typing import Any
 
 # Flags, stored as 0/1 and answered as booleans.
 FLAGS = ("retry", "double_fire", "injected")
+# The status of a delivery that got no answer: its sender hung up while the sink stalled.
+NO_ANSWER = 0
 
 
 @dataclass(slots=True)

@@ -106,7 +106,7 @@ function row(e) {
   }
   if (e.detail) v.title = e.detail;
   tr.appendChild(v);
-  tr.appendChild(cell(e.status, "num"));
+  tr.appendChild(cell(e.status || "none", "num"));  // 0: the sender hung up during a stall
   tr.appendChild(cell(e.event_type || "", "event"));
   tr.appendChild(cell(fmtLag(e.lag), "num lag"));
   tr.appendChild(cell(e.ticket_id || "", "id ticket"));

@@ -148,7 +148,7 @@ class Store:
         for seq, ticket_id, delivery_id, key, _ in rows:
             self.index.add(seq, ticket_id, delivery_id, key)
         marks = dict(c.execute("SELECT logical_key, action_at FROM marks").fetchall())
-        self.arrivals.load(((d, k, v) for _, _, d, k, v in rows), marks, next_seq)
+        self.arrivals.load(((s, d, k, v) for s, _, d, k, v in rows), marks, next_seq)
 
     async def close(self) -> None:
         if self._writer is not None:

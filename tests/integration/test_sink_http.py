@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tixallo_qa.webhook_sink.client import NO_ANSWER
 from tixallo_qa.webhook_sink.testing import (
     TEST_SECRET,
     SinkFixture,
@@ -25,12 +26,13 @@ pytestmark = pytest.mark.integration
 
 def test_valid_delivery_is_accepted_and_recorded(webhook_sink: SinkFixture) -> None:
     payload = ticket_created()
-    response = webhook_sink.deliver(payload, delivery_id="d-1")
+    delivery_id = "8a1f3d5c-0b7e-4c2a-9d6f-1e3b5a7c9d0f"
+    response = webhook_sink.deliver(payload, delivery_id=delivery_id)
     assert response.status_code == 200
     [event] = webhook_sink.client.wait_for(
         "ticket.created", ticket_id=payload["ticket_id"], timeout=5
     )
-    assert (event.verdict, event.status, event.delivery_id) == ("valid", 200, "d-1")
+    assert (event.verdict, event.status, event.delivery_id) == ("valid", 200, delivery_id)
     assert event.ticket_id == payload["ticket_id"]
     assert event.payload == payload and json.loads(event.body) == payload
     assert event.schema_errors == ()
@@ -321,16 +323,72 @@ def test_fault_share(webhook_sink: SinkFixture) -> None:
 
 
 def test_fault_stall_outlasts_the_sender_timeout(webhook_sink: SinkFixture) -> None:
-    webhook_sink.client.inject_fault(stall=1.5, count=1)
+    webhook_sink.client.inject_fault(stall=30, count=1)
     payload = ticket_created()
+    started = time.monotonic()
     with pytest.raises(httpx.ReadTimeout):
         webhook_sink.deliver(payload, timeout=0.3)
-    # The stalled delivery is recorded once the stall ends; the next one is answered at once.
+    # The sender hung up: the stall ends, and the delivery is recorded as never answered.
     [event] = webhook_sink.client.wait_for(
         "ticket.created", ticket_id=payload["ticket_id"], timeout=10
     )
-    assert event.injected and event.status == 200
+    assert time.monotonic() - started < 10
+    assert event.injected and event.status == NO_ANSWER and event.valid
+    assert event.detail.startswith("no answer: the sender hung up after 0.")
+    assert "status=none (the sender hung up)" in event.summary()
+    assert webhook_sink.client.stats()["unmatched_marks"] == 0
     assert webhook_sink.deliver(ticket_created(), timeout=5).status_code == 200
+
+
+def test_fault_stall_waited_out_is_answered(webhook_sink: SinkFixture) -> None:
+    webhook_sink.client.inject_fault(stall=0.3, status=429, count=1)
+    payload = ticket_created()
+    assert webhook_sink.deliver(payload, timeout=5).status_code == 429
+    [event] = webhook_sink.client.events(ticket_id=payload["ticket_id"])
+    assert event.injected and event.status == 429 and event.detail == ""
+
+
+def test_fault_plan_refuses_first_attempts_in_turn(webhook_sink: SinkFixture) -> None:
+    client = webhook_sink.client
+    plan = [{"status": 500}, {"status": 400}]
+    assert client.inject_fault(plan=plan, fresh=True)["fault"]["count"] == 2
+    first, second = ticket_created(), message_created()
+    statuses = [
+        webhook_sink.deliver(first, delivery_id=str(uuid.UUID(int=1))).status_code,
+        # A retry is not a first attempt: answered, and the plan's 400 waits for one.
+        webhook_sink.deliver(first, delivery_id=str(uuid.UUID(int=1))).status_code,
+        webhook_sink.deliver(second, delivery_id=str(uuid.UUID(int=2))).status_code,
+        webhook_sink.deliver(second, delivery_id=str(uuid.UUID(int=2))).status_code,
+        webhook_sink.deliver(ticket_created()).status_code,
+    ]
+    assert statuses == [500, 200, 400, 200, 200]
+    rule = client.fault()
+    assert rule is not None and rule["applied"] == 2 and rule["exhausted"] and rule["fresh"]
+    client.clear_faults()
+    assert client.fault() is None
+    assert [e.status for e in client.events(injected=True)] == [500, 400]
+    assert [e.retry for e in client.events(status=200)] == [True, True, False]
+    assert client.events(injected=True, status=400)[0].event_type == "ticket.message.created"
+
+
+def test_a_delivery_id_reused_for_another_event(webhook_sink: SinkFixture) -> None:
+    ticket = ticket_created()
+    message = message_created(ticket_id=ticket["ticket_id"])
+    shared = str(uuid.uuid4())
+    webhook_sink.deliver(ticket, delivery_id=shared)
+    webhook_sink.deliver(message, delivery_id=shared)
+    first, second = webhook_sink.client.events()
+    assert first.schema_errors == () and not second.retry
+    assert second.schema_errors == (
+        f"delivery id {shared} already carried ticket.created:{ticket['ticket_id']} "
+        f"(#{first.seq}): one id stands for one event (part B 1)",
+    )
+
+
+def test_delivery_id_not_a_uuid_is_a_schema_error(webhook_sink: SinkFixture) -> None:
+    webhook_sink.deliver(ticket_created(), delivery_id="dlv_0123abcd")
+    [event] = webhook_sink.client.events()
+    assert event.schema_errors == ("X-Tixallo-Delivery: 'dlv_0123abcd' is not a 'uuid'",)
 
 
 def test_clear_forgets_records_but_not_seq(webhook_sink: SinkFixture) -> None:

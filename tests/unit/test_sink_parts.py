@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 import httpx
 import pytest
 
-from tixallo_qa.core.events import payload_key
+from tixallo_qa.core.events import header_errors, payload_key
+from tixallo_qa.webhook_sink.arrivals import Arrivals
 from tixallo_qa.webhook_sink.client import Event, SinkClient
 from tixallo_qa.webhook_sink.config import SinkConfig, add_arguments, from_args
-from tixallo_qa.webhook_sink.faults import FaultRule
+from tixallo_qa.webhook_sink.delivery import Delivery
+from tixallo_qa.webhook_sink.faults import Fault, FaultRule
 from tixallo_qa.webhook_sink.payloads import schema_errors
 from tixallo_qa.webhook_sink.query import Filter
 from tixallo_qa.webhook_sink.testing import TEST_SECRET, message_created, ticket_created
@@ -44,9 +47,47 @@ def test_wrong_types_and_formats_are_schema_errors() -> None:
 def test_unknown_event_type_and_header_mismatch() -> None:
     _, errors = schema_errors({"event_type": "customer.created"})
     assert "not in the spec's webhooks" in errors[0]
-    _, errors = schema_errors(ticket_created(), "ticket.message.created")
-    assert "differs from payload event_type" in errors[0]
+    assert schema_errors(ticket_created(), "ticket.message.created") == ("ticket.created", [])
+    errors = header_errors("ticket.created", {"x-tixallo-event": "ticket.message.created"}, ())
+    assert errors == [
+        "X-Tixallo-Event 'ticket.message.created' differs from payload event_type 'ticket.created'"
+    ]
     assert schema_errors([1, 2])[1] == ["payload is a JSON list, not an object"]
+
+
+TIXALLO_HEADERS = ("X-Tixallo-Delivery", "X-Tixallo-Event")
+
+
+@pytest.mark.parametrize(
+    ("delivery_id", "valid"),
+    [
+        ("0f8fad5b-d9cb-469f-a165-70867728950e", True),
+        ("0F8FAD5B-D9CB-469F-A165-70867728950E", True),  # a UUID in any case
+        ("dlv_0f8fad5bd9cb469fa1657086", False),
+        ("0f8fad5bd9cb469fa16570867728950e", False),  # no hyphens
+        ("{0f8fad5b-d9cb-469f-a165-70867728950e}", False),
+        ("", False),
+    ],
+)
+def test_delivery_header_must_be_a_uuid(delivery_id: str, valid: bool) -> None:
+    headers = {"x-tixallo-delivery": delivery_id, "x-tixallo-event": "ticket.created"}
+    errors = header_errors("ticket.created", headers, TIXALLO_HEADERS)
+    assert (errors == []) is valid, errors
+    if not valid:
+        assert errors == [f"X-Tixallo-Delivery: {delivery_id!r} is not a 'uuid'"]
+
+
+def test_documented_headers_must_be_there_and_valid() -> None:
+    errors = header_errors(
+        "ticket.message.created", {"x-tixallo-event": "ticket.updated"}, TIXALLO_HEADERS
+    )
+    assert errors == [
+        "missing header X-Tixallo-Delivery",
+        "X-Tixallo-Event: 'ticket.updated' is not one of ['ticket.created', 'ticket.message.created']",
+        "X-Tixallo-Event 'ticket.updated' differs from payload event_type 'ticket.message.created'",
+    ]
+    # Another scheme documents none of them: only an event header present must agree.
+    assert header_errors("ticket.created", {"webhook-id": "msg_1"}, ()) == []
 
 
 def test_logical_key_by_event_type() -> None:
@@ -101,6 +142,22 @@ def test_fault_rule_count() -> None:
     assert rule.exhausted
 
 
+def test_fault_rule_takes_any_4xx_or_5xx() -> None:
+    for status in (400, 404, 410, 429, 500, 599):
+        assert FaultRule(status=status, count=1).draw() == Fault(status)
+
+
+def test_fault_plan_in_turn_on_first_attempts_only() -> None:
+    rule = FaultRule.from_json(
+        {"plan": [{"status": 500}, {"status": 400}, {"stall": 30}], "fresh": True}
+    )
+    assert rule.count == 3 and rule.describe()["plan"][2] == {"status": None, "stall": 30.0}
+    assert rule.draw() == Fault(500)
+    assert rule.draw(first_attempt=False) is None  # a retry: answered, and the plan waits
+    assert [rule.draw(), rule.draw(), rule.draw()] == [Fault(400), Fault(stall=30), None]
+    assert rule.exhausted
+
+
 def test_fault_rule_share_is_seeded() -> None:
     rule = FaultRule(status=500, share=0.3, seed=7)
     hits = sum(rule.draw() is not None for _ in range(1000))
@@ -113,7 +170,14 @@ def test_fault_rule_share_is_seeded() -> None:
     "data",
     [
         {},
-        {"status": 404, "count": 1},
+        {"status": 302, "count": 1},
+        {"status": 200, "count": 1},
+        {"plan": [{"status": 200}]},
+        {"plan": [{"status": 500}], "share": 0.5},
+        {"plan": [{"status": 500}], "status": 500},
+        {"plan": "500"},
+        {"plan": [{"status": 500, "colour": "red"}]},
+        {"status": 500, "count": 1, "fresh": "yes"},
         {"status": 500},
         {"status": 500, "share": 2},
         {"stall": -1, "count": 1},
@@ -214,3 +278,65 @@ def test_event_from_json_ignores_unknown_fields() -> None:
     e = Event.from_json({**stored(1), "new_field": 1, "schema_errors": ["x"]})
     assert e.schema_errors == ("x",) and e.get("ticket_number") == 7 and e.get("verdict") == "valid"
     assert json.loads(json.dumps(e.payload)) == e.payload
+
+
+def _arrival(delivery_id: str | None, payload: dict[str, Any], verdict: str = "valid") -> Delivery:
+    event_type = payload["event_type"]
+    return Delivery(
+        verdict=verdict,
+        status=200,
+        received_at=1.0,
+        received_monotonic=1.0,
+        headers={},
+        body=b"",
+        body_size=0,
+        payload=payload,
+        event_type=event_type,
+        delivery_id=delivery_id,
+        ticket_id=payload["ticket_id"],
+        message_id=payload.get("message_id"),
+        logical_key=payload_key(event_type, payload),
+        schema_errors=[],
+        injected=False,
+        detail="",
+    )
+
+
+def test_a_delivery_id_that_carried_another_event_is_no_retry() -> None:
+    arrivals = Arrivals()
+    ticket = ticket_created()
+    message = message_created(ticket_id=ticket["ticket_id"])
+    judged = [
+        _arrival("d1", ticket),
+        _arrival("d1", ticket),
+        _arrival("d1", message),
+        _arrival("d1", message),
+    ]
+    for d in judged:
+        arrivals.judge(d)
+    flags = [(d.retry, d.double_fire) for d in judged]
+    assert flags == [(False, False), (True, False), (False, False), (True, False)]
+    reused = (
+        f"delivery id d1 already carried ticket.created:{ticket['ticket_id']} (#1): "
+        "one id stands for one event (part B 1)"
+    )
+    assert [d.schema_errors for d in judged] == [[], [], [reused], [reused]]
+    assert arrivals.known("d1") and arrivals.known("d1", judged[2].logical_key)
+    assert not arrivals.known("d1", "ticket.created:other") and not arrivals.known(None)
+    # A forged (badly signed) delivery never claims an id for its event.
+    arrivals.judge(_arrival("d2", message_created(), verdict="bad_signature"))
+    later = _arrival("d2", ticket_created())
+    arrivals.judge(later)
+    assert not later.retry and later.schema_errors == []
+
+
+def test_arrivals_rebuilt_from_rows_know_what_each_id_carried() -> None:
+    arrivals = Arrivals()
+    arrivals.load([(4, "d1", "ticket.created:t1", "valid")], {}, 5)
+    again, other = _arrival("d1", ticket_created(ticket_id="t1")), _arrival("d1", ticket_created())
+    arrivals.judge(again)
+    arrivals.judge(other)
+    assert again.retry and not other.retry
+    assert other.schema_errors[0].startswith(
+        "delivery id d1 already carried ticket.created:t1 (#4)"
+    )

@@ -214,6 +214,6 @@ def probe(
         report.add(
             "webhook",
             WARN,
-            f"the probe's payload does not match the spec's ticket.created schema ({errors[0]}): the webhook checks will fail",
+            f"the probe's delivery does not match the spec's ticket.created webhook ({errors[0]}): the webhook checks will fail",
         )
     return ticket_id

@@ -1,4 +1,4 @@
-"""Webhook events: their types, the logical event a delivery is about, its payload, its lag.
+"""Webhook events: their types, the logical event a delivery is about, its payload and headers, its lag.
 
 The spec's ``webhooks`` section documents the event types and their payload fields; createTicket
 and addMessage name the event they fire (``x-tixallo-webhook``). This module is the one place
@@ -7,7 +7,8 @@ the rest of the project takes those from (a unit test holds the two names below 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tixallo_qa.core import spec
@@ -92,3 +93,54 @@ def payload(
                 out[name] = source[api_name]
                 break
     return out
+
+
+# The header naming the event type (part B 1), whichever scheme signs the delivery.
+EVENT_HEADER = "X-Tixallo-Event"
+
+
+@functools.cache
+def _event_types() -> frozenset[str]:
+    return frozenset(spec.webhook_event_types())
+
+
+@functools.cache
+def _header_schemas(event_type: str) -> dict[str, str]:
+    """The spec's delivery headers of ``event_type``: lower-case name -> pointer of its schema."""
+    escaped = event_type.replace("~", "~0").replace("/", "~1")
+    operation = f"#/webhooks/{escaped}/post"
+    found: dict[str, str] = {}
+    for i, parameter in enumerate(spec.resolve(operation).get("parameters", [])):
+        pointer = parameter.get("$ref") or f"{operation}/parameters/{i}"
+        resolved = spec.resolve(pointer)
+        if resolved.get("in") == "header" and "schema" in resolved:
+            found[str(resolved["name"]).lower()] = f"{pointer}/schema"
+    return found
+
+
+def header_errors(
+    payload_event: str | None, headers: Mapping[str, str], documented: Iterable[str]
+) -> list[str]:
+    """Every way a delivery's headers break part B 1 (``headers`` with lower-case names).
+
+    Each of ``documented`` (the signing scheme's own delivery headers) must be there, with a
+    value its parameter's schema in the spec allows (X-Tixallo-Delivery a UUID, in any case);
+    an X-Tixallo-Event, whatever the scheme, must name the payload's event type.
+    """
+    errors: list[str] = []
+    given = headers.get(EVENT_HEADER.lower())
+    known = _event_types()
+    # Both event types document the same headers; the header's type serves an untyped payload.
+    typed = payload_event if payload_event in known else given if given in known else None
+    schemas = _header_schemas(typed) if typed is not None else {}
+    for name in documented:
+        value = headers.get(name.lower())
+        if value is None:
+            errors.append(f"missing header {name}")
+            continue
+        pointer = schemas.get(name.lower())
+        if pointer is not None:
+            errors += [f"{name}: {e.message}" for e in spec.errors(pointer, value.strip())]
+    if given is not None and payload_event is not None and given != payload_event:
+        errors.append(f"{EVENT_HEADER} {given!r} differs from payload event_type {payload_event!r}")
+    return errors
