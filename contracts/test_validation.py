@@ -9,7 +9,14 @@ import pytest
 from tixallo_qa.contracts import _spec
 from tixallo_qa.contracts._catalogue import check
 from tixallo_qa.contracts._expect import Expect
-from tixallo_qa.contracts._helpers import RUN_ID, create_ticket, rejected, ticket_body, unique
+from tixallo_qa.contracts._helpers import (
+    RUN_ID,
+    create_ticket,
+    rejected,
+    ticket_body,
+    unique,
+    unique_email,
+)
 from tixallo_qa.contracts._profiles import Budget
 from tixallo_qa.contracts._transport import ApiClient
 
@@ -81,33 +88,57 @@ def _wide(label: str, length: int) -> str:
     return tag + "".join(WIDE[i % len(WIDE)] for i in range(length - len(tag)))
 
 
-@check(
-    "valid-input-accepted-whole",
-    "validation",
-    "every string field at its spec maximum in non-ASCII characters (lengths count characters, "
-    "not bytes), and an email with capitals, plus-addressing and a subdomain, are accepted and "
-    "stored whole by createTicket and addMessage",
-)
-def test_valid_input_accepted(api: ApiClient, expect: Expect) -> None:
-    body: dict[str, Any] = {"customer_email": UNUSUAL_EMAIL.format(tag=unique("email")[-12:])}
-    for field, schema in _spec.request_properties(CREATE).items():
-        if schema.get("type") == "string" and "maxLength" in schema and field not in body:
-            body[field] = _wide(field, int(schema["maxLength"]))
-    response = api.post("/tickets", json=body)
-    what = "createTicket with every field at its maximum in non-ASCII characters"
-    expect.status(response, 201, f"{what} and the email {body['customer_email']!r}: all valid")
-    data = expect.json(response, what)["data"]
+def _accepted(
+    api: ApiClient, expect: Expect, path: str, body: dict[str, Any], what: str
+) -> dict[str, Any]:
+    """POST ``body``: a 201 whose answer holds every field it echoes exactly as sent."""
+    response = api.post(path, json=body)
+    expect.status(response, 201, f"{what}: valid, so accepted")
+    data: dict[str, Any] = expect.json(response, what)["data"]
     for field in (f for f in body if f in data):
         expect.equal(
             data[field], body[field], f"{what}: {field} is stored whole", responses=[response]
         )
-    limit = int(_spec.request_properties(MESSAGE)["body"]["maxLength"])
-    text = _wide("body", limit)
-    posted = api.post(f"/tickets/{data['id']}/messages", json={"body": text})
-    what = f"addMessage with a body of {limit} non-ASCII characters"
-    expect.status(posted, 201, f"{what}: valid (the limit counts characters)")
-    echoed = expect.json(posted, what)["data"].get("body")
-    expect.equal(echoed, text, f"{what}: the body is stored whole", responses=[posted])
+    return data
+
+
+@check(
+    "valid-input-accepted-whole",
+    "validation",
+    "every string field at its spec maximum in non-ASCII characters (lengths count characters, "
+    "not bytes) and at its minimum in whitespace (the spec's minLength counts every character), "
+    "and an email with capitals, plus-addressing and a subdomain, are accepted and stored whole "
+    "by createTicket and addMessage",
+)
+def test_valid_input_accepted(api: ApiClient, expect: Expect) -> None:
+    longest: dict[str, Any] = {"customer_email": UNUSUAL_EMAIL.format(tag=unique("email")[-12:])}
+    shortest: dict[str, Any] = {"customer_email": unique_email("shortest")}
+    for field, schema in _spec.request_properties(CREATE).items():
+        if schema.get("type") == "string" and "maxLength" in schema and field not in longest:
+            longest[field] = _wide(field, int(schema["maxLength"]))
+            shortest[field] = " " * max(1, int(schema.get("minLength", 1)))
+    ticket = _accepted(
+        api,
+        expect,
+        "/tickets",
+        longest,
+        "createTicket with every field at its maximum in non-ASCII characters and the email "
+        f"{longest['customer_email']!r}",
+    )
+    _accepted(
+        api, expect, "/tickets", shortest, "createTicket with every field at its minimum in spaces"
+    )
+    rule = _spec.request_properties(MESSAGE)["body"]
+    path = f"/tickets/{ticket['id']}/messages"
+    limit = int(rule["maxLength"])
+    body = _wide("body", limit)
+    _accepted(
+        api, expect, path, {"body": body}, f"addMessage with a body of {limit} non-ASCII characters"
+    )
+    blank = " " * max(1, int(rule.get("minLength", 1)))
+    _accepted(
+        api, expect, path, {"body": blank}, f"addMessage with a body of {len(blank)} space(s)"
+    )
 
 
 @check(
