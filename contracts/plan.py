@@ -13,9 +13,9 @@ from tixallo_qa.core.settings import Settings
 
 # profile -> identity -> requests (measured; "none" carries no key).
 MEASURED: dict[str, dict[str, int]] = {
-    "smoke": {"main": 160, "other": 12, "revoked": 2, "none": 180},
-    "standard": {"main": 430, "other": 18, "revoked": 2, "none": 430},
-    "thorough": {"main": 1160, "other": 27, "revoked": 2, "none": 1620},
+    "smoke": {"main": 251, "other": 17, "revoked": 8, "none": 261},
+    "standard": {"main": 501, "other": 27, "revoked": 8, "none": 514},
+    "thorough": {"main": 1217, "other": 31, "revoked": 8, "none": 1692},
 }
 # Seconds per request beyond pacing, measured on loopback (the suite's own work included): what
 # a pool of keys too large to wait on still costs.

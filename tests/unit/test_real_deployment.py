@@ -267,7 +267,7 @@ def test_doctor_budget_line_says_what_a_run_costs_and_what_keys_would_help() -> 
 
     line = budget_line(Settings(api_keys=("k",), profile="standard"), 5)
     assert line.startswith("5 requests sent to the target, paced at 60/min per key; a standard")
-    assert "expected 6 min" in line and "2 keys would bring it under 5 min" in line
+    assert "expected 7 min" in line and "2 keys would bring it under 5 min" in line
 
 
 def test_doctor_exit_codes_tell_unreachable_from_settings() -> None:
