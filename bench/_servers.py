@@ -101,7 +101,7 @@ class ApiApp:
         payload = ticket_created(ticket_id=ticket_id, ticket_number=number)
         body = json.dumps(payload).encode()
         headers = signing.make("tixallo", self.secret).sign(body, event_type="ticket.created")
-        await self.client.post(self.webhook_url, content=body, headers=headers)
+        await self.client.post(self.webhook_url, body, headers)
 
     async def _stall_loop(self) -> None:
         while True:
@@ -118,13 +118,15 @@ class ApiApp:
                 message = await receive()
                 if message["type"] == "lifespan.startup":
                     if self.webhook_url:
-                        import httpx
-
                         # Imported now rather than on the first create, which would stall.
                         import tixallo_qa.webhook_sink.testing
                         import tixallo_qa.webhook_sink.verify  # noqa: F401
 
-                        self.client = httpx.AsyncClient(trust_env=False, timeout=10)
+                        # The reference deployment's own poster (httpx's async stack cost more
+                        # CPU per delivery than the server's whole request, and stalled it).
+                        from tixallo_qa.reference.poster import Poster
+
+                        self.client = Poster(timeout=10)
                     if self.stall_period > 0 and self.stall_for > 0:
                         self.task = asyncio.create_task(self._stall_loop())
                     await send({"type": "lifespan.startup.complete"})
