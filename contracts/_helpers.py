@@ -18,13 +18,18 @@ RUN_ID = secrets.token_hex(4)
 _counter = itertools.count(1)
 
 
+def unique_tag() -> str:
+    """This run's id and a counter: no spaces, so it fits anywhere (an email's local part too)."""
+    return f"{RUN_ID}-{next(_counter)}"
+
+
 def unique(label: str) -> str:
     """A string no other request of any run used (so events and tickets are easy to tell apart)."""
-    return f"tixallo-qa {label} {RUN_ID}-{next(_counter)}"
+    return f"tixallo-qa {label} {unique_tag()}"
 
 
 def unique_email(label: str = "customer") -> str:
-    return f"qa+{label}-{RUN_ID}-{next(_counter)}@example.com"
+    return f"qa+{label}-{unique_tag()}@example.com"
 
 
 def ticket_body(label: str = "ticket", **overrides: Any) -> dict[str, Any]:

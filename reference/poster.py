@@ -10,6 +10,8 @@ again. The answer is parsed by ``httptools`` (uvicorn's C parser).
 A kept-alive connection the receiver closed while it sat idle is found only when it is used:
 a request on a reused connection that got no byte back is sent once more on a new one, as any
 HTTP client does (the delivery id is the same, so a receiver that did get it sees a retry).
+An idle connection is kept at most ``IDLE_FOR`` seconds (receivers close theirs after a few
+seconds too); older ones are closed whenever a connection is taken or given back.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +28,7 @@ from urllib.parse import urlsplit
 import httptools
 
 READ = 65536
+IDLE_FOR = 5.0  # seconds an unused kept-alive connection is kept
 USER_AGENT = "Tixallo-Webhooks/reference"
 
 
@@ -52,11 +56,21 @@ class _Answer:
         self.keep_alive = bool(self.parser.should_keep_alive())
 
     def on_message_complete(self) -> None:
+        if 100 <= self.parser.get_status_code() < 200:
+            # An interim answer (100 Continue, 103 Early Hints): the final one follows.
+            self.headers.clear()
+            self.headers_done = False
+            return
         self.complete = True
+
+    def framed(self) -> bool:
+        """Whether the answer says where its body ends (so a close before that cuts it short)."""
+        return "content-length" in self.headers or "transfer-encoding" in self.headers
 
 
 _Key = tuple[str, str, int]
 _Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+_Idle = tuple[_Conn, float]  # a connection and when it was last given back
 
 
 class Poster:
@@ -68,7 +82,7 @@ class Poster:
         self.timeout = timeout
         self.context = context
         self.keep = keep
-        self._idle: dict[_Key, list[_Conn]] = {}
+        self._idle: dict[_Key, list[_Idle]] = {}
 
     async def post(
         self, url: str, body: bytes, headers: Mapping[str, str]
@@ -116,9 +130,10 @@ class Poster:
                 return status, answer.headers
 
     async def _connection(self, key: _Key) -> tuple[_Conn, bool]:
+        self._expire(time.monotonic())
         idle = self._idle.get(key)
         while idle:
-            conn = idle.pop()
+            conn, _ = idle.pop()  # the most recently used: the least likely to be closed
             if not conn[0].at_eof() and not conn[1].is_closing():
                 return conn, True
             self._close(conn)
@@ -137,19 +152,39 @@ class Poster:
         while not answer.complete:
             data = await reader.read(READ)
             if not data:
-                if answer.headers_done:  # a body that ends with the connection
-                    return parser.get_status_code(), False
+                if answer.headers_done and not answer.framed():
+                    return parser.get_status_code(), False  # a body that ends with the close
+                if answer.headers_done:
+                    raise PostError(
+                        "the receiver closed the connection in the middle of its answer"
+                    )
                 raise PostError("the receiver closed the connection without an answer")
             answer.received = True
-            parser.feed_data(data)
+            try:
+                parser.feed_data(data)
+            except httptools.HttpParserError:
+                if not answer.complete:
+                    raise
+                # Bytes after a whole answer: the answer stands, the connection is not reused.
+                return parser.get_status_code(), False
         return parser.get_status_code(), answer.keep_alive
 
     def _release(self, key: _Key, conn: _Conn) -> None:
+        now = time.monotonic()
+        self._expire(now)
         idle = self._idle.setdefault(key, [])
         if len(idle) < self.keep:
-            idle.append(conn)
+            idle.append((conn, now))
         else:
             self._close(conn)
+
+    def _expire(self, now: float) -> None:
+        """Close the connections idle longer than ``IDLE_FOR`` (each list is oldest first)."""
+        for key, idle in list(self._idle.items()):
+            while idle and now - idle[0][1] > IDLE_FOR:
+                self._close(idle.pop(0)[0])
+            if not idle:
+                del self._idle[key]
 
     @staticmethod
     def _close(conn: _Conn) -> None:
@@ -158,7 +193,7 @@ class Poster:
     async def aclose(self) -> None:
         """Close every idle connection."""
         idle, self._idle = self._idle, {}
-        writers = [w for conns in idle.values() for _, w in conns]
+        writers = [conn[1] for conns in idle.values() for conn, _ in conns]
         for writer in writers:
             writer.close()
         for writer in writers:

@@ -7,7 +7,7 @@ import itertools
 import os
 import random
 import time
-from collections.abc import MutableSequence
+from collections.abc import Callable, MutableSequence
 from typing import Any
 
 from tixallo_qa.core import spec
@@ -67,20 +67,29 @@ def _names_created(data: Any) -> str | None:
 FULL_AFTER = 5.0
 
 
-def _is_page(data: Any) -> str | None:
-    """A list is a list of at most its limit; full once the workspace surely holds a page."""
-    if not isinstance(data, list):
-        return "the list answer's data is not a list"
-    limit = list_limit()
-    if len(data) > limit:
-        return f"the list holds {len(data)} tickets, more than its limit {limit}"
-    since = STATE.page_full_at
-    if len(data) < limit and since is not None and time.time() - since > FULL_AFTER:
-        return (
-            f"the list holds {len(data)} tickets, fewer than its limit {limit}, though this "
-            f"load run alone created more than {limit} tickets over {FULL_AFTER:g} s before"
-        )
-    return None
+def _is_page(asked: float) -> Callable[[Any], str | None]:
+    """A list is a list of at most its limit; full once the workspace surely held a page.
+
+    ``asked`` is when the list was asked for (no later than its send): what counts is what the
+    workspace held then, not when a slow answer came back.
+    """
+
+    def check(data: Any) -> str | None:
+        if not isinstance(data, list):
+            return "the list answer's data is not a list"
+        limit = list_limit()
+        if len(data) > limit:
+            return f"the list holds {len(data)} tickets, more than its limit {limit}"
+        since = STATE.page_full_at
+        if len(data) < limit and since is not None and asked - since > FULL_AFTER:
+            return (
+                f"the list holds {len(data)} tickets, fewer than its limit {limit}, though this "
+                f"load run alone had created more than {limit} tickets over {FULL_AFTER:g} s "
+                "before it was asked for"
+            )
+        return None
+
+    return check
 
 
 def _is_ticket(ticket_id: str) -> Any:
@@ -184,7 +193,7 @@ def list_tickets(
 ) -> Reply:
     reply = pacer.call(
         client, "GET", list_path(), name=_name("list", burst), intended=intended, slot=slot,
-        check=_is_page,
+        check=_is_page(time.time()),
     )  # fmt: skip
     if seen is not None and isinstance(reply.data, list):
         seen[:] = [t["id"] for t in reply.data if isinstance(t, dict) and t.get("id")]

@@ -47,6 +47,7 @@ class BurstUser(WireUser):
         self.on_hot = 0
         self.round = 0
         self.made: list[str] = []  # tickets created by earlier bursts, newest last
+        self.sending: list[gevent.Greenlet] = []  # the burst in flight
 
     @task
     def burst(self) -> None:
@@ -90,6 +91,12 @@ class BurstUser(WireUser):
         _, pacer = STATE.require()
         slots = pacer.spread(n)
         # All greenlets start before any sends: each goes out as soon as the previous one waits.
-        greenlets = [gevent.spawn(send, slot) for slot in slots]
+        greenlets = self.sending = [gevent.spawn(send, slot) for slot in slots]
         gevent.joinall(greenlets)
         return [g.value for g in greenlets if g.successful() and g.value is not None]
+
+    def on_stop(self) -> None:
+        # Stopped mid-burst, its requests end before the pool closes under them (a request cut
+        # off at the stop counts for nothing; one sent on a closed pool would count as failed).
+        gevent.killall(getattr(self, "sending", []), block=True, timeout=STATE.require()[0].stop_grace)
+        super().on_stop()

@@ -10,6 +10,9 @@ report every request to locust themselves (``Pacer``), so its statistics stay as
 A ``Wire`` follows no redirect and retries nothing: a 3xx from an API is counted as what it is, and
 a request the server broke off is a failure, not a second try (the pool still reopens a kept-alive
 connection the server had closed before the request was written, as every HTTP client does).
+geventhttpclient's ``HTTPClient.request`` resends a GET, PUT or DELETE the server hung up on, up to
+the pool's size plus one times, inside one call: a reset read would be a slow success. So ``send``
+writes on the pool itself, once.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from geventhttpclient import HTTPClient
+from geventhttpclient.response import HTTPSocketPoolResponse
 
 from tixallo_qa.load.scenario import tls
 
@@ -85,8 +89,22 @@ class Wire:
         self, method: str, path: str, body: bytes | None, headers: Mapping[str, str]
     ) -> Answer:
         """One request, its answer read whole; raises what the connection raised (no answer)."""
-        response = self.client.request(
-            method, self.prefix + path, body=body or b"", headers=headers
+        client, body = self.client, body or b""
+        head = client._build_request(method, self.prefix + path, body=body, headers=headers)
+        pool = client._connection_pool
+        sock = pool.get_socket()
+        try:
+            sock.sendall(head.encode("latin-1") + body)
+        except BaseException:
+            pool.release_socket(sock)
+            raise
+        # Reads the status line and headers; on failure it releases the socket itself.
+        response = HTTPSocketPoolResponse(
+            sock,
+            pool,
+            block_size=client.block_size,
+            method=method,
+            headers_type=client.headers_type,
         )
         try:
             content = response.read()

@@ -140,6 +140,62 @@ def test_no_answer_garbage_and_silence_are_errors() -> None:
     assert len(run(handler, scenario)) == 3
 
 
+def test_interim_answers_cut_bodies_and_trailing_bytes() -> None:
+    answers = iter(
+        [
+            # 103 Early Hints, then the real answer: the delivery is the 200's.
+            b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Final: yes\r\n\r\nok",
+            # Bytes after a whole answer: the answer stands.
+            b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nokJUNK JUNK\r\n\r\n",
+            # A body the receiver cut off before its declared length: no usable answer.
+            b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part",
+        ]
+    )
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(next(answers))
+        await writer.drain()
+        await asyncio.sleep(0.05)  # then close: each answer on its own connection
+
+    async def scenario(url: str, _: list[int]) -> None:
+        poster = Poster(timeout=5.0)
+        status, headers = await poster.post(url, b"{}", {})
+        assert (status, headers.get("x-final"), "link" in headers) == (200, "yes", False)
+        assert (await poster.post(url, b"{}", {}))[0] == 201
+        await asyncio.sleep(0.1)
+        with pytest.raises(PostError, match="in the middle of its answer"):
+            await poster.post(url, b"{}", {})
+
+    assert len(run(handler, scenario)) == 3
+
+
+def test_an_idle_connection_is_closed_after_idle_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tixallo_qa.reference.poster as poster_module
+
+    monkeypatch.setattr(poster_module, "IDLE_FOR", 0.1)
+    closed: list[bool] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(OK)
+        await writer.drain()
+        closed.append(await reader.read(1) == b"")  # the poster closes it: EOF here
+
+    async def scenario(url: str, _: list[int]) -> None:
+        poster = Poster(timeout=5.0)
+        assert (await poster.post(url, b"{}", {}))[0] == 204
+        await asyncio.sleep(0.3)
+        # Taking a connection for the next post sweeps the expired one: a new connection.
+        assert (await poster.post(url, b"{}", {}))[0] == 204
+        await asyncio.sleep(0.05)
+        assert closed == [True]
+        await poster.aclose()
+
+    assert len(run(handler, scenario)) == 2
+
+
 def test_a_url_that_is_not_http_is_refused() -> None:
     async def scenario() -> None:
         with pytest.raises(PostError, match="not an http"):
