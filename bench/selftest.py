@@ -53,6 +53,10 @@ def run_selftest(workdir: Path, *extra: str, timeout: float = 1800) -> dict[str,
         "ours": rates["ours"]["overall"],
         "plain": rates["plain"]["overall"],
         "faithful": (data.get("faithful") or {}).get("ours", {}).get("status"),
+        "families": {
+            family: (rates["ours"]["families"].get(family), rates["plain"]["families"].get(family))
+            for family in rates["ours"].get("families", {})
+        },
         "missed": [r["fault"] for r in data["rows"] if r["ours"]["status"] != "caught"],
     }
 
@@ -130,6 +134,14 @@ def report(r: dict[str, Any]) -> None:
     )
     if full.get("missed"):
         print(f"\nNot caught: {', '.join(full['missed'])}")
+    if full.get("families"):
+        print()
+        print(
+            table(
+                ["family", "ours caught", "plain st caught"],
+                [[f, _rate(o), _rate(p)] for f, (o, p) in full["families"].items()],
+            )
+        )
     print()
     det = []
     for profile, row in r["profiles"].items():
