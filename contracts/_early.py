@@ -1,9 +1,9 @@
 """The first part of the checks that judge a wait, done before every check (``starts_early``).
 
 A rejected create must fire no event for a few seconds; a refused delivery is retried a second
-later, a stalled one after its sender gave up waiting (part B 3: 10 s; the embedded deployment's
-3 s). Each of those checks makes its request here, at the start of the run, and judges at its
-own turn, so the seconds it watches pass while the rest of the suite works instead of after it.
+later, a stalled one after its sender gave up waiting (10 s). Each of those checks makes its
+request here, at the start of the run, and judges at its own turn, so the seconds it watches
+pass while the rest of the suite works instead of after it.
 Registered with the suite's fixtures: ``_fixtures.early_starts`` sets these up before the first
 check, from whichever test module it belongs to.
 """

@@ -7,8 +7,9 @@ The statistic, per endpoint, from the HDR histograms of the run's time windows:
   spikes and stalls of a noisy deployment or machine, yet moved by any real shift);
 - the endpoint *degrades* only when the last third is slower than the first by both an absolute
   AND a relative margin, and by the absolute margin more than the run's other endpoints would
-  explain (their median relative growth applied to this one: a machine or network that slows
-  everything together is no trend of this endpoint's data), the middle
+  explain (their median relative growth, from a base of at least ``RELATIVE_FLOOR_MS``, applied
+  to this one: a machine or network that slows everything together is no trend of this
+  endpoint's data), the middle
   third lies on the way up (a rise, not a burst at the end), and at least half of the last
   third's windows are above the half-way mark (it lasted);
 - with too few windows or requests per third the verdict is *inconclusive*, never a failure.
@@ -34,6 +35,12 @@ WINDOW_MIN = 5
 MIDDLE_SHARE = 0.25
 # At least this share of the last third's windows must sit above the half-way mark.
 PERSISTENT_SHARE = 0.5
+# The other endpoints' growth is taken relative to at least this latency (ms). Below it a p75 is
+# mostly the wait for a CPU (a scheduling period on Linux is about 6-12 ms): a busier machine
+# adds that wait to each request, whatever it costs, so 2 -> 10 ms is not a machine five times
+# slower, and scaling a 60 ms endpoint by it would excuse any trend (seen in a selftest run: the
+# list rising 168 ms, beside reads and creates going from 2 to 10 ms, was judged steady).
+RELATIVE_FLOOR_MS = 10.0
 
 
 @dataclass(frozen=True)
@@ -163,9 +170,16 @@ def assess_all(windows: Mapping[str, Mapping[int, Histogram]], config: TrendConf
     alone = [assess(name, per, config) for name, per in sorted(windows.items())]
     out = []
     for trend in alone:
-        others = [t.growth_ratio or 0.0 for t in alone if t is not trend and t.conclusive]
+        others = [_machine_ratio(t) for t in alone if t is not trend and t.conclusive]
         out.append(judge(trend, config, statistics.median(others)) if others else trend)
     return out
+
+
+def _machine_ratio(trend: Trend) -> float:
+    """How much slower the machine got, as this endpoint tells it (see RELATIVE_FLOOR_MS)."""
+    if trend.first is None or trend.last is None:
+        return 0.0
+    return (trend.last - trend.first) / max(trend.first, RELATIVE_FLOOR_MS)
 
 
 def tickets_so_far(created: Sequence[Mapping[str, Any]]) -> list[float]:

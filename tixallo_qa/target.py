@@ -35,10 +35,6 @@ DEFAULT_POOL_SIZE = 200
 # TIXALLO_RATE_LIMIT, well within what this window allows. ``tixallo-qa reference serve`` keeps
 # the documented 60 s.
 EMBEDDED_RATE_WINDOW = 5.0
-# How long the embedded deployment waits for its receiver before it retries: 3 s, not part B 3's
-# 10 s. On loopback a delivery is answered in milliseconds, and the check that stalls one
-# delivery waits for its retry, beside the rest of the run, 3 s after it instead of 10.
-EMBEDDED_WEBHOOK_TIMEOUT = 3.0
 # What the seeded reference deployment decides for itself, whatever the base settings say.
 _SEEDED = (
     "TIXALLO_API_KEY", "TIXALLO_OTHER_API_KEY", "TIXALLO_REVOKED_API_KEY", "TIXALLO_RATE_LIMIT_API_KEY",
@@ -333,7 +329,6 @@ class Target:
             "--host", "127.0.0.1", "--port", "0", "--db", str(db),
             "--rate-limit", str(rate_limit), "--rate-window", str(rate_window),
             "--webhook-scheme", base.webhook_scheme,
-            "--webhook-timeout", f"{EMBEDDED_WEBHOOK_TIMEOUT:g}",
         ]  # fmt: skip
         if webhook_retries:
             argv += ["--webhook-retries", webhook_retries]

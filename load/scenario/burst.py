@@ -98,5 +98,7 @@ class BurstUser(WireUser):
     def on_stop(self) -> None:
         # Stopped mid-burst, its requests end before the pool closes under them (a request cut
         # off at the stop counts for nothing; one sent on a closed pool would count as failed).
-        gevent.killall(getattr(self, "sending", []), block=True, timeout=STATE.require()[0].stop_grace)
+        gevent.killall(
+            getattr(self, "sending", []), block=True, timeout=STATE.require()[0].stop_grace
+        )
         super().on_stop()

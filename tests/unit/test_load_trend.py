@@ -137,3 +137,20 @@ def test_one_endpoint_rising_beyond_the_others_is_caught() -> None:
     windows["POST /m"] = _windows(15, 30, drift, 5)
     verdicts = {t.endpoint: t.verdict for t in assess_all(windows, CONFIG)}
     assert verdicts["GET /tickets"] == verdicts["GET /tickets/{id}"] == RISING, verdicts
+
+
+def test_a_busier_machine_adding_ms_to_fast_endpoints_does_not_excuse_a_slow_one() -> None:
+    # The selftest run that missed load-slow-as-data-grows=40: reads and writes went from about
+    # 2 to 10 ms (a neighbour job took the CPU), the list from 64 to 232 ms with the workspace.
+    def climbing(start: float, end: float) -> Callable[[int, random.Random], float]:
+        return lambda w, rng: start + (end - start) * w / 14 + rng.uniform(-0.2, 0.2)
+
+    windows = {
+        "GET /tickets": _windows(15, 30, climbing(50, 250)),
+        "GET /tickets/{id}": _windows(15, 30, climbing(1.5, 11), 2),
+        "POST /tickets": _windows(15, 30, climbing(2, 13), 3),
+        "POST /m": _windows(15, 30, climbing(1.6, 7.5), 4),
+    }
+    verdicts = {t.endpoint: t.verdict for t in assess_all(windows, CONFIG)}
+    assert verdicts["GET /tickets"] == RISING, verdicts
+    assert [v for e, v in verdicts.items() if e != "GET /tickets"] == [STEADY] * 3
