@@ -109,6 +109,11 @@ def problem(
     )
 
 
+# What a deployment that is up can still do to one request now and then (refused, unresolvable,
+# TLS failures and timeouts are not retried: they say the same the second time).
+HANG_UPS = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+
+
 def probe(
     url: str,
     *,
@@ -119,7 +124,7 @@ def probe(
     headers: dict[str, str] | None = None,
     shown: str | None = None,
 ) -> Answer:
-    """GET ``url`` once (any HTTP status counts as reachable); ``UnreachableError`` otherwise.
+    """GET ``url`` (any HTTP status counts as reachable; a hang-up is asked once more); ``UnreachableError`` otherwise.
 
     ``shown`` is the URL the one line names (the configured base URL rather than the probe's path).
     """
@@ -129,7 +134,14 @@ def probe(
         with httpx.Client(
             verify=tls.client_context(ca_bundle), trust_env=False, timeout=timeout
         ) as client:
-            response = client.get(url, headers=headers)
+            try:
+                response = client.get(url, headers=headers)
+            except HANG_UPS:
+                # Reset or closed without an answer: once may be the network or one bad worker
+                # (a deployment that drops 1 % of its connections is reachable, and its load run
+                # counts the resets). Twice in a row is the answer.
+                sent = time.time()
+                response = client.get(url, headers=headers)
     except httpx.HTTPError as exc:
         raise UnreachableError(
             problem(
